@@ -1,0 +1,158 @@
+/**
+ * Every error this package throws, each with a stable `FST_DB_*` code.
+ *
+ * HTTP-facing errors carry `statusCode` so Fastify's error handler (or the user's) answers with the
+ * right status without knowing about this package. Messages never include SQL, server error text
+ * or credentials: the original driver error is kept as `cause`, which goes to the log only.
+ */
+import type { PoolStats } from './pool/stats'
+
+export type DbErrorCode =
+  | 'FST_DB_INVALID_OPTION'
+  | 'FST_DB_POOL_TIMEOUT'
+  | 'FST_DB_POOL_CLOSED'
+  | 'FST_DB_UNAVAILABLE'
+  | 'FST_DB_DRIVER_TIMEOUT'
+  | 'FST_DB_CONNECTION_INVALIDATED'
+  | 'FST_DB_ALREADY_CHECKED_OUT'
+  | 'FST_DB_SESSION_CLOSED'
+  | 'FST_DB_PENDING_ROLLBACK'
+  | 'FST_DB_TRANSACTION_STATE'
+  | 'FST_DB_COMMIT_FAILED'
+  | 'FST_DB_QUERY_FAILED'
+
+/** Base class: `instanceof DbError` catches everything this package throws. */
+export class DbError extends Error {
+  readonly code: DbErrorCode
+  /** HTTP status Fastify answers with when this error escapes a handler. */
+  readonly statusCode: number
+
+  constructor (code: DbErrorCode, message: string, statusCode: number, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+    this.statusCode = statusCode
+  }
+}
+
+/** An option given to a pool or to the plugin is unknown, of the wrong type or out of range. */
+export class InvalidOptionError extends DbError {
+  readonly option: string
+  constructor (option: string, message: string) {
+    super('FST_DB_INVALID_OPTION', message, 500)
+    this.option = option
+  }
+}
+
+/** SQLAlchemy's `TimeoutError`: the pool stayed at its limit for `timeout` ms. */
+export class PoolTimeoutError extends DbError {
+  /** The pool's stats at the moment the wait gave up. */
+  readonly stats: PoolStats
+  /** Seconds a client may wait before retrying (sent as `Retry-After`). */
+  readonly retryAfter: number
+
+  constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown) {
+    super(
+      'FST_DB_POOL_TIMEOUT',
+      `QueuePool limit of size ${size} overflow ${overflow} reached, connection timed out, timeout ${(timeoutMs / 1000).toFixed(2)}`,
+      503,
+      cause === undefined ? undefined : { cause }
+    )
+    this.stats = stats
+    this.retryAfter = Math.max(1, Math.ceil(timeoutMs / 1000))
+  }
+}
+
+export class PoolClosedError extends DbError {
+  constructor (message = 'The connection pool is closed') {
+    super('FST_DB_POOL_CLOSED', message, 503)
+  }
+}
+
+/** A new connection could not be opened (refused, unreachable, bad credentials, too many connections). */
+export class DatabaseUnavailableError extends DbError {
+  readonly retryAfter = 1
+  constructor (cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code
+    // The driver's code (ECONNREFUSED, ER_ACCESS_DENIED_ERROR…) explains the failure without
+    // echoing server text or connection details.
+    const why = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''
+    super('FST_DB_UNAVAILABLE', `Cannot connect to the database${why}`, 503, { cause })
+  }
+}
+
+/** A call the pool makes on the driver (connect, ping, reset, rollback) did not answer in time. */
+export class DriverTimeoutError extends DbError {
+  readonly operation: string
+  readonly timeoutMs: number
+  constructor (operation: string, timeoutMs: number) {
+    super('FST_DB_DRIVER_TIMEOUT', `Database ${operation} did not answer within ${timeoutMs} ms`, 503)
+    this.operation = operation
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** The pooled connection was invalidated (explicitly or by a disconnect) and cannot run statements. */
+export class ConnectionInvalidatedError extends DbError {
+  constructor (options?: ErrorOptions) {
+    super('FST_DB_CONNECTION_INVALIDATED', 'This connection was invalidated and is closed', 503, options)
+  }
+}
+
+/** AssertionPool: a second checkout while one is outstanding. */
+export class AlreadyCheckedOutError extends DbError {
+  constructor (message: string) {
+    super('FST_DB_ALREADY_CHECKED_OUT', message, 500)
+  }
+}
+
+export class SessionClosedError extends DbError {
+  constructor () {
+    super('FST_DB_SESSION_CLOSED', 'This session is closed; it cannot be used after its request ended or after close()', 500)
+  }
+}
+
+/** SQLAlchemy's PendingRollbackError: the connection died inside a transaction. */
+export class PendingRollbackError extends DbError {
+  constructor (options?: ErrorOptions) {
+    super(
+      'FST_DB_PENDING_ROLLBACK',
+      "Can't reconnect until invalid transaction is rolled back. Please rollback() fully before proceeding",
+      500,
+      options
+    )
+  }
+}
+
+/** begin() inside a transaction, commit() outside one, and similar misuse. */
+export class TransactionStateError extends DbError {
+  constructor (message: string) {
+    super('FST_DB_TRANSACTION_STATE', message, 500)
+  }
+}
+
+/** The request's transaction could not be committed; its work is rolled back (never a 2xx). */
+export class CommitFailedError extends DbError {
+  constructor (cause: unknown) {
+    super('FST_DB_COMMIT_FAILED', 'The transaction could not be committed and was rolled back', 500, { cause })
+  }
+}
+
+/**
+ * A statement failed. The message is generic so that SQL and server text never reach an HTTP
+ * client; `errno`, `sqlState` and `dbCode` (e.g. `ER_DUP_ENTRY`) let handlers branch on the cause.
+ */
+export class QueryError extends DbError {
+  readonly errno: number | undefined
+  readonly sqlState: string | undefined
+  readonly dbCode: string | undefined
+
+  constructor (cause: unknown) {
+    const c = (cause ?? {}) as { errno?: unknown, sqlState?: unknown, code?: unknown }
+    const dbCode = typeof c.code === 'string' ? c.code : undefined
+    super('FST_DB_QUERY_FAILED', dbCode === undefined ? 'Database query failed' : `Database query failed (${dbCode})`, 500, { cause })
+    this.errno = typeof c.errno === 'number' ? c.errno : undefined
+    this.sqlState = typeof c.sqlState === 'string' ? c.sqlState : undefined
+    this.dbCode = dbCode
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * What every pool kind shares: opening a slot's connection (with a deadline), the checkout pipeline
+ * (reconnect, recycle, pool-wide invalidation, pre-ping), the check-in pipeline (reset on return,
+ * abandon), invalidation, leak detection and events. Subclasses decide where slots live.
+ */
+import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import { DatabaseUnavailableError, DriverTimeoutError } from '../errors'
+import { resolvePoolOptions, type PoolOptions, type ResetOnReturn, type ResolvedPoolOptions } from '../options'
+import { ConnectionRecord } from './connection-record'
+import {
+  coreOf, destroyConnection, endConnection, isConnectionUsable, isDisconnectError, withDeadline,
+  type DriverConnection
+} from './driver'
+import { defaultLogger, type PoolLogger } from './logger'
+import { PooledConnection, type HandleOwner, type HandleState } from './pooled-connection'
+import { newCounters, type PoolCounters, type PoolStats } from './stats'
+
+/** Makes a new database connection; e.g. `() => mysql.createConnection(url)`. */
+export type Creator = () => DriverConnection | Promise<DriverConnection>
+
+/** Listener signatures of the pool events (SQLAlchemy's pool events, Node style). */
+export interface PoolEvents {
+  /** A new database connection was opened. */
+  connect: [connection: DriverConnection, record: ConnectionRecord]
+  /** A connection was handed out. */
+  checkout: [connection: DriverConnection, record: ConnectionRecord, handle: PooledConnection]
+  /** A slot came back; `connection` is null when it was invalidated. */
+  checkin: [connection: DriverConnection | null, record: ConnectionRecord]
+  /** Just before the reset on return of a live connection. */
+  reset: [connection: DriverConnection, record: ConnectionRecord, mode: ResetOnReturn]
+  /** A connection is being discarded because of an error or an explicit invalidate(). */
+  invalidate: [connection: DriverConnection, record: ConnectionRecord, error: unknown]
+  /** A database connection owned by the pool is being closed. */
+  close: [connection: DriverConnection, record: ConnectionRecord]
+}
+
+const RESET_SQL: Record<'rollback' | 'commit', string> = { rollback: 'ROLLBACK', commit: 'COMMIT' }
+
+export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwner {
+  protected readonly _opts: ResolvedPoolOptions
+  protected readonly _log: PoolLogger
+  protected _counters: PoolCounters = newCounters()
+  /** Bumped on pool-wide invalidation; connections of an older generation are replaced at checkout. */
+  protected _generation = 0
+  /** Bumped by dispose(); slots of an older epoch are closed when they come back. */
+  protected _epoch = 0
+  protected _closed = false
+  /** Every slot that owns (or is opening) a connection, for close(). */
+  protected readonly _records = new Set<ConnectionRecord>()
+  protected _lastConnectError: unknown = undefined
+  readonly #creator: Creator
+  /** Checkout needs the clock only for recycle or the pre-ping bypass. */
+  readonly #needsClock: boolean
+
+  constructor (creator: Creator, options?: PoolOptions) {
+    super()
+    if (typeof creator !== 'function') {
+      throw new TypeError('The first argument of a pool must be a function that returns a mysql2/promise connection, e.g. () => mysql.createConnection(url)')
+    }
+    this.#creator = creator
+    this._opts = resolvePoolOptions(options)
+    this._log = this._opts.logger ?? defaultLogger()
+    this.#needsClock = this._opts.recycle >= 0 || this._opts.prePing
+  }
+
+  /** Takes a connection from the pool. */
+  abstract connect (): Promise<PooledConnection>
+  /** SQLAlchemy's one-line status. */
+  abstract status (): string
+  /** A plain snapshot of the pool's state and counters. */
+  abstract stats (): PoolStats
+  /** Closes idle connections and resets counters; the pool stays usable. */
+  abstract dispose (): Promise<void>
+  /** Puts a returned slot back (or discards it). */
+  protected abstract _returnRecord (record: ConnectionRecord): void
+  /** A checkout could not produce a connection for this slot; `isNew` slots were never usable. */
+  protected abstract _checkoutFailed (record: ConnectionRecord, isNew: boolean): void
+  /** Rejects waiters and stops taking checkouts (close() step 1). */
+  protected abstract _stopAccepting (): void
+  /** Slots currently checked out. */
+  protected abstract _outstanding (): number
+
+  /** The configured checkout timeout, in ms. */
+  timeout (): number {
+    return this._opts.timeout
+  }
+
+  get closed (): boolean {
+    return this._closed
+  }
+
+  /** A fresh slot of the current epoch, registered for close(). */
+  protected _newRecord (): ConnectionRecord {
+    const record = new ConnectionRecord()
+    record.epoch = this._epoch
+    this._records.add(record)
+    return record
+  }
+
+  /** Opens the slot's connection with the connect deadline; errors become DatabaseUnavailableError. */
+  protected async _open (record: ConnectionRecord): Promise<void> {
+    let conn: DriverConnection
+    try {
+      conn = await this.#create()
+    } catch (err) {
+      this._counters.connectErrors++
+      this._lastConnectError = err
+      this._log.debug({ err }, 'Error on connect()')
+      throw err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(err)
+    }
+    const core = coreOf(conn)
+    const now = performance.now()
+    record.connection = conn
+    record.createdAt = now
+    record.lastUsedAt = now
+    record.expiresAt = this._opts.recycle < 0 ? Infinity : now + this._opts.recycle * (1 - Math.random() * this._opts.recycleJitter)
+    record.generation = this._generation
+    record.fresh = true
+    record.broken = false
+    record.multipleStatements = core.config?.multipleStatements === true
+    // Without listeners an idle disconnect would crash the process (uncaught 'error').
+    const onGone = (err?: unknown): void => this.#connectionGone(record, conn, err)
+    core.on('error', onGone)
+    core.on('end', onGone)
+    record.unwatch = () => {
+      core.off('end', onGone)
+      // Keep swallowing late socket errors of a connection we closed ourselves.
+      core.off('error', onGone)
+      core.on('error', noop)
+    }
+    this._counters.connects++
+    this.emit('connect', conn, record)
+  }
+
+  #create (): Promise<DriverConnection> {
+    const ms = this._opts.connectTimeout
+    let expired = false
+    const made = Promise.resolve().then(this.#creator).then((conn) => {
+      if (expired) destroyConnection(conn) // arrived after the deadline: nobody will use it
+      return conn
+    })
+    return withDeadline(made, ms, 'connect', () => { expired = true })
+  }
+
+  /** An idle connection that errors or ends is dropped at once; a held one is dropped on return. */
+  #connectionGone (record: ConnectionRecord, conn: DriverConnection, err: unknown): void {
+    if (record.connection !== conn || record.broken) return
+    record.broken = true
+    if (record.holders === 0) this._drop(record, err ?? new Error('Connection ended by the server'))
+  }
+
+  /** Closes and forgets the slot's connection (invalidate + close events); the slot stays. */
+  protected _drop (record: ConnectionRecord, err: unknown): void {
+    const conn = record.connection
+    if (conn === null) return
+    this._counters.invalidations++
+    this._log.debug({ err, connection: record.id }, 'Invalidate connection')
+    this.emit('invalidate', conn, record, err)
+    this._closeConnection(record, true)
+  }
+
+  /** Closes the slot's connection: destroy (hard) or COM_QUIT (graceful, in the background). */
+  protected _closeConnection (record: ConnectionRecord, hard: boolean): void {
+    const conn = record.connection
+    if (conn === null) return
+    record.connection = null
+    record.unwatch?.()
+    record.unwatch = null
+    this.emit('close', conn, record)
+    if (hard) destroyConnection(conn)
+    else void endConnection(conn, this._opts.resetTimeout)
+  }
+
+  /** Removes a slot for good (discarded overflow, closed pool, old epoch). */
+  protected _forget (record: ConnectionRecord): void {
+    this._closeConnection(record, record.broken || (record.connection !== null && !isConnectionUsable(record.connection)))
+    this._records.delete(record)
+  }
+
+  /**
+   * The checkout pipeline. Fast path (the common case) is synchronous: a live connection of the
+   * current generation, not expired, not due for a ping.
+   */
+  protected _checkout (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
+    if (record.connection !== null && !record.broken && record.generation === this._generation) {
+      if (!this.#needsClock) return Promise.resolve(this._handOut(record, 0))
+      const now = performance.now()
+      if (now <= record.expiresAt && (!this._opts.prePing || record.fresh || now - record.lastUsedAt < this._opts.prePingBypass)) {
+        return Promise.resolve(this._handOut(record, now))
+      }
+    }
+    return this.#checkoutSlow(record, isNew)
+  }
+
+  async #checkoutSlow (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
+    record.holders++ // keeps idle-death handling away while we work on the slot
+    try {
+      if (record.connection === null || record.broken) {
+        this._drop(record, new Error('Connection was broken while idle'))
+        await this._open(record)
+      } else if (performance.now() > record.expiresAt || record.generation < this._generation) {
+        this._counters.recycles++
+        this._log.debug({ connection: record.id }, record.generation < this._generation
+          ? 'Connection invalidated due to pool invalidation; recycling'
+          : 'Connection exceeded recycle age; recycling')
+        this._closeConnection(record, false)
+        await this._open(record)
+      }
+      if (this._opts.prePing && !record.fresh && performance.now() - record.lastUsedAt >= this._opts.prePingBypass) {
+        await this.#prePing(record)
+      }
+    } catch (err) {
+      record.holders--
+      this._checkoutFailed(record, isNew)
+      throw err
+    }
+    record.holders--
+    return this._handOut(record, performance.now())
+  }
+
+  /** SQLAlchemy's pre-ping: on a disconnect, mark the pool and reconnect once (the new one is fresh). */
+  async #prePing (record: ConnectionRecord): Promise<void> {
+    const conn = record.connection as DriverConnection
+    try {
+      await withDeadline(conn.ping(), this._opts.pingTimeout, 'ping', () => destroyConnection(conn))
+    } catch (err) {
+      if (!isDisconnectError(err) && !(err instanceof DriverTimeoutError)) {
+        this._drop(record, err)
+        throw err
+      }
+      this._log.info({ err, connection: record.id }, 'Pool pre-ping failed; invalidating connections older than this one and reconnecting')
+      this._markStale(record)
+      this._drop(record, err)
+      await this._open(record)
+    }
+  }
+
+  /** Pool-wide invalidation: every connection of this generation or older is replaced at its next checkout. */
+  protected _markStale (record: ConnectionRecord): void {
+    // A connection already older than the mark doesn't move it (SQLAlchemy's rule).
+    if (record.generation === this._generation) this._generation++
+  }
+
+  protected _handOut (record: ConnectionRecord, now: number): PooledConnection {
+    record.holders++
+    record.fresh = false
+    this._counters.checkouts++
+    const handle = new PooledConnection(this, record, now)
+    if (this._opts.leakDetectionThreshold > 0) this.#watchLeak(handle, record)
+    this.emit('checkout', record.connection as DriverConnection, record, handle)
+    return handle
+  }
+
+  #watchLeak (handle: PooledConnection, record: ConnectionRecord): void {
+    const threshold = this._opts.leakDetectionThreshold
+    handle.leakStack = new Error('Connection checked out here').stack
+    const takenAt = performance.now()
+    handle.leakTimer = setTimeout(() => {
+      handle.leakReported = true
+      this._log.warn({
+        connection: record.id,
+        heldMs: Math.round(performance.now() - takenAt),
+        leakDetectionThreshold: threshold,
+        stack: handle.leakStack,
+        dbPool: this.stats()
+      }, `Connection leak detection triggered: connection ${record.id} held longer than ${threshold} ms, taken at the stack below`)
+    }, threshold)
+    handle.leakTimer.unref()
+  }
+
+  /** HandleOwner: the check-in pipeline (reset on return, then give the slot back). */
+  checkin (handle: PooledConnection, record: ConnectionRecord, state: HandleState): Promise<void> | undefined {
+    if (handle.leakTimer !== undefined) {
+      clearTimeout(handle.leakTimer)
+      if (handle.leakReported) {
+        this._log.info({ connection: record.id, heldMs: Math.round(performance.now() - handle.checkedOutAt) }, `Previously reported leaked connection ${record.id} was returned to the pool (unleaked)`)
+      }
+    }
+    const conn = record.connection
+    if (conn === null || record.broken || state.inFlight > 0) {
+      // A statement still running means the connection is busy: never hand it to someone else.
+      if (state.inFlight > 0 && conn !== null) this.#abandon(record, conn)
+      else this._drop(record, new Error('Connection was broken while checked out'))
+      this.#finishCheckin(record, null)
+      return undefined
+    }
+    const mode = this._resetModeFor(record)
+    if (mode === 'none' || (mode === 'reset' ? !state.used : !state.dirty)) {
+      if (this.listenerCount('reset') > 0) this.emit('reset', conn, record, mode)
+      this.#finishCheckin(record, conn)
+      return undefined
+    }
+    return this.#resetAndCheckin(record, conn, mode)
+  }
+
+  /** StaticPool overrides: only the last holder resets a shared connection. */
+  protected _resetModeFor (_record: ConnectionRecord): ResetOnReturn {
+    return this._opts.resetOnReturn
+  }
+
+  async #resetAndCheckin (record: ConnectionRecord, conn: DriverConnection, mode: 'rollback' | 'commit' | 'reset'): Promise<void> {
+    this.emit('reset', conn, record, mode)
+    try {
+      const op: Promise<unknown> = mode === 'reset' ? conn.reset() : conn.query(RESET_SQL[mode])
+      await withDeadline(op, this._opts.resetTimeout, mode, () => destroyConnection(conn))
+    } catch (err) {
+      // SQLAlchemy: logged, the connection discarded, never thrown at the caller.
+      this._log.error({ err, connection: record.id, resetOnReturn: mode }, 'Exception during reset or similar')
+      this._drop(record, err)
+      this.#finishCheckin(record, null)
+      return
+    }
+    this.#finishCheckin(record, conn)
+  }
+
+  #finishCheckin (record: ConnectionRecord, conn: DriverConnection | null): void {
+    record.holders--
+    if (this._opts.prePing) record.lastUsedAt = performance.now()
+    this.emit('checkin', conn, record)
+    if (record.holders === 0) this._returnRecord(record)
+  }
+
+  /** HandleOwner: a handle saw a disconnect or was invalidated explicitly. */
+  invalidate (record: ConnectionRecord, err: unknown, poolWide: boolean): void {
+    if (poolWide) {
+      this._log.info({ err, connection: record.id }, 'Disconnection detected; invalidating connections older than this one')
+      this._markStale(record)
+    }
+    if (record.holders > 1) {
+      // StaticPool: other handles share the connection; mark it so the last one discards it.
+      record.broken = true
+      record.holders--
+      return
+    }
+    this._drop(record, err ?? new Error('invalidate() called'))
+    this.#finishCheckin(record, null)
+  }
+
+  /**
+   * A connection returned with a statement still running: destroy it, and KILL its server thread
+   * so the statement stops too (otherwise it runs on, holding locks and a server thread).
+   */
+  #abandon (record: ConnectionRecord, conn: DriverConnection): void {
+    const threadId = coreOf(conn).threadId
+    this._drop(record, new Error('Connection returned while a statement was running'))
+    if (!this._opts.killAbandoned || threadId == null) return
+    void this.#kill(threadId)
+  }
+
+  async #kill (threadId: number): Promise<void> {
+    let admin: DriverConnection | undefined
+    try {
+      admin = await this.#create()
+      await withDeadline(admin.query('KILL ?', [threadId]), this._opts.resetTimeout, 'kill', () => undefined)
+    } catch (err) {
+      // ER_NO_SUCH_THREAD: it already ended. Anything else: the server reaps it when it notices.
+      this._log.debug({ err, threadId }, 'Could not kill an abandoned connection')
+    } finally {
+      if (admin !== undefined) void endConnection(admin, this._opts.resetTimeout)
+    }
+  }
+
+  /**
+   * Graceful end: reject waiters and new checkouts, wait up to `closeTimeout` for checked-out
+   * connections to come back, then close every connection (destroying the stragglers).
+   */
+  async close (): Promise<void> {
+    if (this._closed) return this.#closing
+    this._closed = true
+    this._stopAccepting()
+    this.#closing = this.#drainAndClose()
+    return this.#closing
+  }
+
+  #closing: Promise<void> = Promise.resolve()
+  #drained: (() => void) | undefined = undefined
+
+  async #drainAndClose (): Promise<void> {
+    if (this._outstanding() > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve
+        if (Number.isFinite(this._opts.closeTimeout)) setTimeout(resolve, this._opts.closeTimeout).unref()
+      })
+      this.#drained = undefined
+      if (this._outstanding() > 0) this._log.warn({ dbPool: this.stats() }, 'Pool closed with connections still checked out; they were closed')
+    }
+    const ends: Promise<void>[] = []
+    for (const record of this._records) {
+      const conn = record.connection
+      if (conn === null) continue
+      record.connection = null
+      record.unwatch?.()
+      this.emit('close', conn, record)
+      if (record.holders > 0) destroyConnection(conn)
+      else ends.push(endConnection(conn, this._opts.resetTimeout))
+    }
+    this._records.clear()
+    await Promise.all(ends)
+  }
+
+  /** Subclasses call this when a slot comes back after close() began. */
+  protected _returnedWhileClosing (record: ConnectionRecord): void {
+    this._forget(record)
+    if (this.#drained !== undefined && this._outstanding() === 0) this.#drained()
+  }
+}
+
+function noop (): void {}

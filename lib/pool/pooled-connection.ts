@@ -1,0 +1,168 @@
+/**
+ * The short-lived handle `pool.connect()` returns (SQLAlchemy's `_ConnectionFairy`). It forwards
+ * `query`/`execute` to the mysql2 connection while keeping what the pool needs to return it safely:
+ * whether a statement is in flight (then the connection is destroyed, not reused), whether any
+ * statement could have left state behind (else the reset on return is skipped), and whether a
+ * disconnect was seen (then the slot is freed at once and the pool marked for invalidation).
+ */
+import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2'
+import { ConnectionInvalidatedError } from '../errors'
+import type { ConnectionRecord } from './connection-record'
+import { isDisconnectError, isPoisoningError, type DriverConnection } from './driver'
+
+/** What a handle needs from its pool; implemented by Pool. */
+export interface HandleOwner {
+  /** Returns the handle's slot: reset, then check in. */
+  checkin: (handle: PooledConnection, record: ConnectionRecord, state: HandleState) => Promise<void> | undefined
+  /** Drops the handle's connection and frees its slot now; `poolWide` also marks older connections stale. */
+  invalidate: (record: ConnectionRecord, err: unknown, poolWide: boolean) => void
+}
+
+/** What the handle tells the pool when it is returned. */
+export interface HandleState {
+  /** Statements still running: the connection cannot be reset, only destroyed. */
+  inFlight: number
+  /** Some statement may have opened a transaction or changed session state. */
+  dirty: boolean
+  /** Any statement ran at all. */
+  used: boolean
+}
+
+// A plain read cannot open a transaction in autocommit mode, so after only these the ROLLBACK on
+// return is a wasted round trip. Anything else (including a leading comment) counts as dirty.
+const READ_ONLY_STATEMENT = /^\s*(?:select|show|describe|desc|explain)\b/i
+
+type Sql = string | QueryOptions
+const RESOLVED: Promise<void> = Promise.resolve()
+
+export class PooledConnection {
+  #owner: HandleOwner
+  #record: ConnectionRecord | null
+  #conn: DriverConnection | null
+  #inFlight = 0
+  #dirty = false
+  #used = false
+  #closing: Promise<void> | undefined = undefined
+  /** Leak detection bookkeeping, owned by the pool. */
+  leakTimer: NodeJS.Timeout | undefined = undefined
+  leakStack: string | undefined = undefined
+  leakReported = false
+  /** performance.now() at checkout. */
+  readonly checkedOutAt: number
+
+  constructor (owner: HandleOwner, record: ConnectionRecord, checkedOutAt: number) {
+    this.#owner = owner
+    this.#record = record
+    this.#conn = record.connection
+    this.checkedOutAt = checkedOutAt
+  }
+
+  /**
+   * The raw mysql2/promise connection. Using it directly hides statements from the pool, so the
+   * handle is then treated as dirty and fully reset on return.
+   */
+  get connection (): DriverConnection {
+    const conn = this.#live()
+    this.#dirty = true
+    this.#used = true
+    return conn
+  }
+
+  /** The slot this handle holds; null once closed or invalidated. */
+  get record (): ConnectionRecord | null {
+    return this.#record
+  }
+
+  /** False once the handle was closed or its connection invalidated. */
+  get isValid (): boolean {
+    return this.#record !== null && this.#closing === undefined
+  }
+
+  /** Statements currently running on this handle. */
+  get inFlight (): number {
+    return this.#inFlight
+  }
+
+  /** Same signature and result shape as mysql2/promise `query`. */
+  async query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
+    const conn = this.#live()
+    this.#note(sql)
+    this.#inFlight++
+    try {
+      return await (values === undefined ? conn.query<T>(sql as string) : conn.query<T>(sql as string, values))
+    } catch (err) {
+      this.#failed(err)
+      throw err
+    } finally {
+      this.#inFlight--
+    }
+  }
+
+  /** Same signature and result shape as mysql2/promise `execute` (prepared statements). */
+  async execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+    const conn = this.#live()
+    this.#note(sql)
+    this.#inFlight++
+    try {
+      return await (values === undefined ? conn.execute<T>(sql as string) : conn.execute<T>(sql as string, values))
+    } catch (err) {
+      this.#failed(err)
+      throw err
+    } finally {
+      this.#inFlight--
+    }
+  }
+
+  /**
+   * Returns the connection to the pool (after the reset on return). Idempotent: later calls
+   * return the same promise. If a statement is still running, the connection is destroyed.
+   */
+  close (): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing
+    const record = this.#record
+    if (record === null) {
+      this.#closing = RESOLVED
+      return RESOLVED
+    }
+    this.#record = null
+    this.#conn = null
+    this.#closing = this.#owner.checkin(this, record, { inFlight: this.#inFlight, dirty: this.#dirty, used: this.#used }) ?? RESOLVED
+    return this.#closing
+  }
+
+  /** Discards the database connection now and frees the slot; the handle is unusable afterwards. */
+  invalidate (err?: unknown): void {
+    this.#drop(err, false)
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> {
+    await this.close()
+  }
+
+  #live (): DriverConnection {
+    if (this.#conn === null) throw new ConnectionInvalidatedError()
+    return this.#conn
+  }
+
+  #note (sql: Sql): void {
+    this.#used = true
+    if (this.#dirty) return
+    const text = typeof sql === 'string' ? sql : sql.sql
+    if (this.#record?.multipleStatements === true || !READ_ONLY_STATEMENT.test(text)) this.#dirty = true
+  }
+
+  #failed (err: unknown): void {
+    if (isDisconnectError(err)) this.#drop(err, true)
+    else if (isPoisoningError(err)) this.#drop(err, false)
+  }
+
+  #drop (err: unknown, poolWide: boolean): void {
+    const record = this.#record
+    if (record === null || this.#closing !== undefined) return
+    this.#record = null
+    this.#conn = null
+    this.#closing = RESOLVED
+    this.#owner.invalidate(record, err, poolWide)
+    if (this.leakTimer !== undefined) clearTimeout(this.leakTimer)
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * SQLAlchemy's QueuePool: up to `poolSize` idle slots kept, `maxOverflow` more allowed at once,
+ * checkouts at the limit wait up to `timeout`. The `_overflow` counter is kept exactly as
+ * SQLAlchemy keeps it (existing slots minus poolSize, negative while below), so `status()` and
+ * the accessors match it number for number.
+ *
+ * Unlike SQLAlchemy (issue #7679), waiters are served in strict FIFO order: a returned slot is
+ * handed straight to the longest waiter, never left for a newcomer to take, and a slot freed by a
+ * failed connect wakes a waiter instead of leaving it to time out.
+ */
+import { performance } from 'node:perf_hooks'
+import { PoolClosedError, PoolTimeoutError } from '../errors'
+import type { PoolOptions } from '../options'
+import { Pool, type Creator } from './base-pool'
+import type { ConnectionRecord } from './connection-record'
+import type { PooledConnection } from './pooled-connection'
+import { newCounters, type PoolStats } from './stats'
+
+interface Waiter {
+  resolve: (handle: Promise<PooledConnection>) => void
+  reject: (err: Error) => void
+  startedAt: number
+  timer: NodeJS.Timeout | undefined
+}
+
+export class QueuePool extends Pool {
+  readonly #poolSize: number
+  readonly #maxOverflow: number
+  /** Idle slots; taken from the front (FIFO) or the back (LIFO). */
+  #idle: ConnectionRecord[] = []
+  #overflow: number
+  #waiters: Waiter[] = []
+  /** A saturation episode was already reported (reset when the queue empties). */
+  #saturationReported = false
+
+  constructor (creator: Creator, options?: PoolOptions) {
+    super(creator, options)
+    this.#poolSize = this._opts.poolSize
+    // SQLAlchemy #8523: poolSize 0 means no limit at all.
+    this.#maxOverflow = this.#poolSize === 0 ? -1 : this._opts.maxOverflow
+    this.#overflow = -this.#poolSize
+  }
+
+  connect (): Promise<PooledConnection> {
+    if (this._closed) return Promise.reject(new PoolClosedError())
+    if (this.#waiters.length === 0) {
+      const record = this._opts.useLifo ? this.#idle.pop() : this.#idle.shift()
+      if (record !== undefined) return this._checkout(record, false)
+      if (this.#hasCapacity()) return this.#checkoutNew()
+    }
+    return this.#wait()
+  }
+
+  #hasCapacity (): boolean {
+    return this.#maxOverflow === -1 || this.#overflow < this.#maxOverflow
+  }
+
+  /** Counts the new slot before connecting, so concurrent checkouts can't exceed the limit. */
+  #checkoutNew (): Promise<PooledConnection> {
+    this.#overflow++
+    return this._checkout(this._newRecord(), true)
+  }
+
+  #wait (): Promise<PooledConnection> {
+    const timeout = this._opts.timeout
+    if (timeout === 0) return Promise.reject(this.#timeoutError())
+    return new Promise<PooledConnection>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, startedAt: performance.now(), timer: undefined }
+      if (Number.isFinite(timeout)) waiter.timer = setTimeout(() => this.#expire(waiter), timeout)
+      this.#waiters.push(waiter)
+      if (!this.#saturationReported) {
+        this.#saturationReported = true
+        this._log.warn({ dbPool: this.stats() }, 'Connection pool saturated: checkouts are waiting for a connection')
+      }
+    })
+  }
+
+  #expire (waiter: Waiter): void {
+    // Timers may fire a hair early against performance.now(); never report a timeout before it is due.
+    const left = this._opts.timeout - (performance.now() - waiter.startedAt)
+    if (left > 0) {
+      waiter.timer = setTimeout(() => this.#expire(waiter), Math.ceil(left))
+      return
+    }
+    const i = this.#waiters.indexOf(waiter)
+    if (i === -1) return
+    this.#waiters.splice(i, 1)
+    this.#queueMaybeEmpty()
+    const err = this.#timeoutError()
+    this._log.warn({ dbPool: err.stats }, err.message)
+    waiter.reject(err)
+  }
+
+  #timeoutError (): PoolTimeoutError {
+    this._counters.timeouts++
+    return new PoolTimeoutError(this.#poolSize, this.overflow(), this._opts.timeout, this.stats(), this._lastConnectError)
+  }
+
+  #queueMaybeEmpty (): void {
+    if (this.#waiters.length === 0) this.#saturationReported = false
+  }
+
+  protected _returnRecord (record: ConnectionRecord): void {
+    if (record.epoch !== this._epoch) {
+      this._forget(record) // checked out before dispose(): already forgotten by the counters
+      return
+    }
+    if (this._closed) {
+      this.#overflow--
+      this._returnedWhileClosing(record)
+      return
+    }
+    const waiter = this.#waiters.shift()
+    if (waiter !== undefined) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer)
+      this.#queueMaybeEmpty()
+      waiter.resolve(this._checkout(record, false))
+      return
+    }
+    if (this.#poolSize === 0 || this.#idle.length < this.#poolSize) {
+      this.#idle.push(record)
+    } else {
+      this.#overflow--
+      this._forget(record)
+    }
+  }
+
+  protected _checkoutFailed (record: ConnectionRecord, isNew: boolean): void {
+    if (!isNew) {
+      this._returnRecord(record) // SQLAlchemy #2772: the slot survives, empty
+      return
+    }
+    if (record.epoch !== this._epoch) {
+      this._forget(record)
+      return
+    }
+    this.#overflow--
+    this._records.delete(record)
+    if (this._closed) {
+      this._returnedWhileClosing(record)
+      return
+    }
+    // The freed capacity goes to the longest waiter at once.
+    const waiter = this.#waiters.shift()
+    if (waiter !== undefined) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer)
+      this.#queueMaybeEmpty()
+      waiter.resolve(this.#checkoutNew())
+    }
+  }
+
+  protected _stopAccepting (): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    this.#queueMaybeEmpty()
+    for (const w of waiters) {
+      if (w.timer !== undefined) clearTimeout(w.timer)
+      w.reject(new PoolClosedError())
+    }
+    for (const record of this.#idle) this._forget(record)
+    this.#overflow -= this.#idle.length
+    this.#idle = []
+  }
+
+  protected _outstanding (): number {
+    return this.checkedout()
+  }
+
+  async dispose (): Promise<void> {
+    const idle = this.#idle
+    this.#idle = []
+    for (const record of idle) this._forget(record)
+    // Checked-out slots are forgotten (SQLAlchemy); they are closed when they come back.
+    this._epoch++
+    for (const record of this._records) if (record.epoch !== this._epoch) this._records.delete(record)
+    this.#overflow = -this.#poolSize
+    this._counters = newCounters()
+    this._log.info({ dbPool: this.stats() }, `Pool disposed. ${this.status()}`)
+    // Capacity is free again: serve whoever was waiting.
+    while (this.#waiters.length > 0 && this.#hasCapacity()) {
+      const waiter = this.#waiters.shift() as Waiter
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer)
+      waiter.resolve(this.#checkoutNew())
+    }
+    this.#queueMaybeEmpty()
+  }
+
+  size (): number {
+    return this.#poolSize
+  }
+
+  checkedin (): number {
+    return this.#idle.length
+  }
+
+  overflow (): number {
+    return this.#poolSize === 0 ? 0 : this.#overflow
+  }
+
+  checkedout (): number {
+    return this.#poolSize - this.#idle.length + this.#overflow
+  }
+
+  status (): string {
+    return `Pool size: ${this.size()}  Connections in pool: ${this.checkedin()} Current Overflow: ${this.overflow()} Current Checked out connections: ${this.checkedout()}`
+  }
+
+  stats (): PoolStats {
+    return {
+      size: this.#poolSize,
+      checkedIn: this.#idle.length,
+      checkedOut: this.checkedout(),
+      overflow: this.overflow(),
+      waiting: this.#waiters.length,
+      ...this._counters
+    }
+  }
+}
