@@ -20,18 +20,22 @@ export type DbErrorCode =
   | 'FST_DB_TRANSACTION_STATE'
   | 'FST_DB_COMMIT_FAILED'
   | 'FST_DB_QUERY_FAILED'
+  | 'FST_DB_DISCONNECTED'
 
 /** Base class: `instanceof DbError` catches everything this package throws. */
 export class DbError extends Error {
   readonly code: DbErrorCode
   /** HTTP status Fastify answers with when this error escapes a handler. */
   readonly statusCode: number
+  /** Response headers Fastify's error handler sets (e.g. `Retry-After` on a 503). */
+  readonly headers: Record<string, string> | undefined
 
-  constructor (code: DbErrorCode, message: string, statusCode: number, options?: ErrorOptions) {
+  constructor (code: DbErrorCode, message: string, statusCode: number, options?: ErrorOptions & { retryAfter?: number }) {
     super(message, options)
     this.name = new.target.name
     this.code = code
     this.statusCode = statusCode
+    this.headers = options?.retryAfter === undefined ? undefined : { 'retry-after': String(options.retryAfter) }
   }
 }
 
@@ -52,32 +56,32 @@ export class PoolTimeoutError extends DbError {
   readonly retryAfter: number
 
   constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown) {
+    const retryAfter = Math.max(1, Math.ceil(timeoutMs / 1000))
     super(
       'FST_DB_POOL_TIMEOUT',
       `QueuePool limit of size ${size} overflow ${overflow} reached, connection timed out, timeout ${(timeoutMs / 1000).toFixed(2)}`,
       503,
-      cause === undefined ? undefined : { cause }
+      cause === undefined ? { retryAfter } : { cause, retryAfter }
     )
     this.stats = stats
-    this.retryAfter = Math.max(1, Math.ceil(timeoutMs / 1000))
+    this.retryAfter = retryAfter
   }
 }
 
 export class PoolClosedError extends DbError {
   constructor (message = 'The connection pool is closed') {
-    super('FST_DB_POOL_CLOSED', message, 503)
+    super('FST_DB_POOL_CLOSED', message, 503, { retryAfter: 5 })
   }
 }
 
 /** A new connection could not be opened (refused, unreachable, bad credentials, too many connections). */
 export class DatabaseUnavailableError extends DbError {
-  readonly retryAfter = 1
   constructor (cause: unknown) {
     const code = (cause as { code?: unknown } | null)?.code
     // The driver's code (ECONNREFUSED, ER_ACCESS_DENIED_ERROR…) explains the failure without
     // echoing server text or connection details.
     const why = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''
-    super('FST_DB_UNAVAILABLE', `Cannot connect to the database${why}`, 503, { cause })
+    super('FST_DB_UNAVAILABLE', `Cannot connect to the database${why}`, 503, { cause, retryAfter: 1 })
   }
 }
 
@@ -154,5 +158,14 @@ export class QueryError extends DbError {
     this.errno = typeof c.errno === 'number' ? c.errno : undefined
     this.sqlState = typeof c.sqlState === 'string' ? c.sqlState : undefined
     this.dbCode = dbCode
+  }
+}
+
+/** The connection was lost while a statement ran (server restart, KILL, network). Safe to retry. */
+export class DisconnectedError extends DbError {
+  constructor (cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code
+    const why = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''
+    super('FST_DB_DISCONNECTED', `The database connection was lost${why}`, 503, { cause, retryAfter: 1 })
   }
 }

@@ -285,7 +285,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       this.#finishCheckin(record, null)
       return undefined
     }
-    const mode = this._resetModeFor(record)
+    let mode = this._resetModeFor(record)
+    if (state.forceRollback && record.holders <= 1 && mode !== 'reset') mode = 'rollback'
     if (mode === 'none' || (mode === 'reset' ? !state.used : !state.dirty)) {
       if (this.listenerCount('reset') > 0) this.emit('reset', conn, record, mode)
       this.#finishCheckin(record, conn)

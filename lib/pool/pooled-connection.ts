@@ -26,6 +26,8 @@ export interface HandleState {
   dirty: boolean
   /** Any statement ran at all. */
   used: boolean
+  /** Roll back whatever the reset mode says: the owner closed it inside a transaction. */
+  forceRollback: boolean
 }
 
 // A plain read cannot open a transaction in autocommit mode, so after only these the ROLLBACK on
@@ -117,7 +119,7 @@ export class PooledConnection {
    * Returns the connection to the pool (after the reset on return). Idempotent: later calls
    * return the same promise. If a statement is still running, the connection is destroyed.
    */
-  close (): Promise<void> {
+  close (options?: { rollback?: boolean }): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
     const record = this.#record
     if (record === null) {
@@ -126,8 +128,21 @@ export class PooledConnection {
     }
     this.#record = null
     this.#conn = null
-    this.#closing = this.#owner.checkin(this, record, { inFlight: this.#inFlight, dirty: this.#dirty, used: this.#used }) ?? RESOLVED
+    this.#closing = this.#owner.checkin(this, record, {
+      inFlight: this.#inFlight,
+      dirty: this.#dirty,
+      used: this.#used,
+      forceRollback: options?.rollback === true
+    }) ?? RESOLVED
     return this.#closing
+  }
+
+  /**
+   * The owner (a Session) just committed or rolled back successfully: no transaction is open, so
+   * a ROLLBACK on return would be a wasted round trip (SQLAlchemy's `transaction_was_reset`).
+   */
+  transactionEnded (): void {
+    this.#dirty = false
   }
 
   /** Discards the database connection now and frees the slot; the handle is unusable afterwards. */

@@ -1,0 +1,277 @@
+/**
+ * A unit of work on one pooled connection, the equivalent of a SQLAlchemy `Session` yielded by
+ * FastAPI's `get_db`: it takes a connection on its first statement (never before), keeps it
+ * until close(), and gives it back exactly once. After close() every use throws
+ * SessionClosedError, so a handler still running after its request ended (abort, handler
+ * timeout) can never reach a connection that was returned to the pool.
+ */
+import { performance } from 'node:perf_hooks'
+import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2'
+import {
+  DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionStateError
+} from './errors'
+import type { Pool } from './pool/base-pool'
+import { isDisconnectError, isPoisoningError } from './pool/driver'
+import type { PooledConnection } from './pool/pooled-connection'
+
+export interface SessionOptions {
+  /**
+   * Unit of work: a transaction is begun before the first statement (and again after each
+   * commit()/rollback()); close() rolls back whatever was not committed.
+   */
+  transaction?: boolean
+}
+
+/** What a session reports for the request log line (`dbSession`). */
+export interface SessionStats {
+  /** Statements run through the session (including BEGIN/COMMIT it issued). */
+  queries: number
+  /** Time spent waiting for the pool, in ms. */
+  waitMs: number
+  /** Time the connection was held, in ms (up to now while still held). */
+  heldMs: number
+  /** A transaction is open right now. */
+  inTransaction: boolean
+}
+
+type Sql = string | QueryOptions
+
+export class Session {
+  readonly #pool: Pool
+  readonly #unitOfWork: boolean
+  #conn: PooledConnection | null = null
+  #acquiring: Promise<PooledConnection> | null = null
+  #beginning: Promise<void> | null = null
+  #closing: Promise<void> | null = null
+  #inTransaction = false
+  #pendingRollback: unknown = undefined
+  #savepoints = 0
+  #queries = 0
+  #waitMs = 0
+  #heldMs = 0
+  #heldSince = 0
+
+  constructor (pool: Pool, options?: SessionOptions) {
+    this.#pool = pool
+    this.#unitOfWork = options?.transaction === true
+  }
+
+  /** A transaction is open (begun explicitly or by the unit of work). */
+  get inTransaction (): boolean {
+    return this.#inTransaction
+  }
+
+  /** close() was called (or the request ended). */
+  get closed (): boolean {
+    return this.#closing !== null
+  }
+
+  /** The session begins its own transaction before the first statement. */
+  get isUnitOfWork (): boolean {
+    return this.#unitOfWork
+  }
+
+  /** A connection is held right now. */
+  get hasConnection (): boolean {
+    return this.#conn !== null
+  }
+
+  /** Same signature and result shape as mysql2/promise `query`. */
+  async query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
+    const conn = this.#conn !== null && !this.#needsBegin() ? this.#usable(this.#conn) : await this.#ready()
+    this.#queries++
+    try {
+      return await conn.query<T>(sql, values)
+    } catch (err) {
+      throw this.#translate(err)
+    }
+  }
+
+  /** Same signature and result shape as mysql2/promise `execute` (prepared statements). */
+  async execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+    const conn = this.#conn !== null && !this.#needsBegin() ? this.#usable(this.#conn) : await this.#ready()
+    this.#queries++
+    try {
+      return await conn.execute<T>(sql, values)
+    } catch (err) {
+      throw this.#translate(err)
+    }
+  }
+
+  /** Starts a transaction. Inside one already, use transaction(fn) for a savepoint. */
+  async begin (): Promise<void> {
+    if (this.#inTransaction) throw new TransactionStateError('A transaction is already begun on this session; use transaction(fn) to nest one with a savepoint')
+    const conn = await this.#ready()
+    if (this.#inTransaction) return // the unit of work began it
+    await this.#run(conn, 'START TRANSACTION')
+    this.#inTransaction = true
+  }
+
+  /** Commits the open transaction; without one it does nothing. */
+  async commit (): Promise<void> {
+    this.#check()
+    if (!this.#inTransaction || this.#conn === null) return
+    const conn = this.#conn
+    this.#inTransaction = false // whatever COMMIT answers, that transaction is over
+    await this.#run(conn, 'COMMIT')
+    conn.transactionEnded()
+  }
+
+  /** Rolls back the open transaction (and clears a pending rollback after a disconnect). */
+  async rollback (): Promise<void> {
+    if (this.#closing !== null) throw new SessionClosedError()
+    this.#pendingRollback = undefined
+    this.#savepoints = 0
+    if (!this.#inTransaction) return
+    this.#inTransaction = false
+    const conn = this.#conn
+    if (conn === null) return
+    await this.#run(conn, 'ROLLBACK')
+    conn.transactionEnded()
+  }
+
+  /**
+   * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. Inside
+   * an open transaction it runs in a SAVEPOINT instead, so only its own work is undone.
+   */
+  async transaction<T> (fn: (session: this) => Promise<T> | T): Promise<T> {
+    if (this.#unitOfWork) await this.#ready()
+    if (!this.#inTransaction) {
+      await this.begin()
+      let result: T
+      try {
+        result = await fn(this)
+      } catch (err) {
+        if (this.#closing === null) await this.rollback().catch(() => undefined)
+        throw err
+      }
+      await this.commit()
+      return result
+    }
+    const name = `fdbs_sp_${++this.#savepoints}`
+    await this.query(`SAVEPOINT ${name}`)
+    try {
+      const result = await fn(this)
+      await this.query(`RELEASE SAVEPOINT ${name}`)
+      return result
+    } catch (err) {
+      if (this.#inTransaction && this.#conn !== null) await this.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined)
+      throw err
+    }
+  }
+
+  /**
+   * Ends the session and gives the connection back: an open transaction is rolled back, and a
+   * connection with a statement still running is destroyed instead of returned. Idempotent.
+   */
+  close (): Promise<void> {
+    if (this.#closing !== null) return this.#closing
+    const conn = this.#conn
+    this.#conn = null
+    if (conn === null) {
+      this.#closing = Promise.resolve()
+      return this.#closing
+    }
+    this.#heldMs += performance.now() - this.#heldSince
+    const rollback = this.#inTransaction
+    this.#inTransaction = false
+    this.#closing = conn.close({ rollback })
+    return this.#closing
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> {
+    await this.close()
+  }
+
+  stats (): SessionStats {
+    const held = this.#conn === null ? this.#heldMs : this.#heldMs + performance.now() - this.#heldSince
+    return {
+      queries: this.#queries,
+      waitMs: Math.round(this.#waitMs * 10) / 10,
+      heldMs: Math.round(held * 10) / 10,
+      inTransaction: this.#inTransaction
+    }
+  }
+
+  #check (): void {
+    if (this.#closing !== null) throw new SessionClosedError()
+    if (this.#pendingRollback !== undefined) throw new PendingRollbackError({ cause: this.#pendingRollback })
+  }
+
+  #usable (conn: PooledConnection): PooledConnection {
+    this.#check()
+    return conn
+  }
+
+  #needsBegin (): boolean {
+    return this.#unitOfWork && !this.#inTransaction
+  }
+
+  /** The connection, taken from the pool and (for a unit of work) inside a transaction. */
+  async #ready (): Promise<PooledConnection> {
+    this.#check()
+    const conn = this.#conn ?? await this.#acquire()
+    if (this.#needsBegin()) {
+      this.#beginning ??= this.#run(conn, 'START TRANSACTION').then(() => {
+        this.#inTransaction = true
+      }).finally(() => { this.#beginning = null })
+      await this.#beginning
+    }
+    this.#check()
+    return conn
+  }
+
+  #acquire (): Promise<PooledConnection> {
+    if (this.#acquiring !== null) return this.#acquiring
+    const started = performance.now()
+    this.#acquiring = this.#pool.connect().then((conn) => {
+      const now = performance.now()
+      this.#waitMs += now - started
+      if (this.#closing !== null) {
+        // The request ended while we waited for the pool: give it straight back.
+        void conn.close()
+        throw new SessionClosedError()
+      }
+      this.#conn = conn
+      this.#heldSince = now
+      return conn
+    }, (err: unknown) => {
+      this.#waitMs += performance.now() - started
+      throw err
+    }).finally(() => { this.#acquiring = null })
+    return this.#acquiring
+  }
+
+  async #run (conn: PooledConnection, sql: string): Promise<void> {
+    this.#check()
+    this.#queries++
+    try {
+      await conn.query(sql)
+    } catch (err) {
+      throw this.#translate(err)
+    }
+  }
+
+  /**
+   * Driver errors become coded errors whose messages carry no SQL or server text (the original is
+   * the `cause`). After a disconnect the connection is gone: outside a transaction the next
+   * statement takes a new one; inside, the session refuses work until rollback().
+   */
+  #translate (err: unknown): Error {
+    if (err instanceof DbError) return err
+    if (isDisconnectError(err) || isPoisoningError(err)) {
+      const conn = this.#conn
+      this.#conn = null
+      if (conn !== null) {
+        this.#heldMs += performance.now() - this.#heldSince
+        conn.invalidate(err) // no-op when the handle already dropped it
+      }
+      if (this.#inTransaction) {
+        this.#inTransaction = false
+        this.#pendingRollback = err
+      }
+      return isDisconnectError(err) ? new DisconnectedError(err) : new QueryError(err)
+    }
+    return new QueryError(err)
+  }
+}
