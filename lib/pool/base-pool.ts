@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
-import { DatabaseUnavailableError, DriverTimeoutError } from '../errors'
+import { ConnectionInvalidatedError, DatabaseUnavailableError, DriverTimeoutError } from '../errors'
 import { resolvePoolOptions, type PoolOptions, type ResetOnReturn, type ResolvedPoolOptions } from '../options'
 import { ConnectionRecord } from './connection-record'
 import {
@@ -280,7 +280,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     const conn = record.connection
     if (conn === null || record.broken || state.inFlight > 0) {
       // A statement still running means the connection is busy: never hand it to someone else.
-      if (state.inFlight > 0 && conn !== null) this.#abandon(record, conn)
+      if (state.inFlight > 0 && conn !== null) this.#abandon(record, conn, state.abortReason)
       else this._drop(record, new Error('Connection was broken while checked out'))
       this.#finishCheckin(record, null)
       return undefined
@@ -342,8 +342,10 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
    * A connection returned with a statement still running: destroy it, and KILL its server thread
    * so the statement stops too (otherwise it runs on, holding locks and a server thread).
    */
-  #abandon (record: ConnectionRecord, conn: DriverConnection): void {
+  #abandon (record: ConnectionRecord, conn: DriverConnection, reason: Error | undefined): void {
     const threadId = coreOf(conn).threadId
+    // The statement's caller gets `reason` (or ConnectionInvalidatedError) instead of hanging.
+    destroyConnection(conn, reason ?? new ConnectionInvalidatedError())
     this._drop(record, new Error('Connection returned while a statement was running'))
     if (!this._opts.killAbandoned || threadId == null) return
     void this.#kill(threadId)

@@ -6,7 +6,7 @@
  */
 import type { Connection } from 'mysql2/promise'
 import type { EventEmitter } from 'node:events'
-import { DriverTimeoutError } from '../errors'
+import { DbError, DriverTimeoutError } from '../errors'
 
 /** What a pool's creator must produce: a mysql2/promise connection. */
 export type DriverConnection = Connection
@@ -40,7 +40,8 @@ interface DriverErrorShape { fatal?: unknown, code?: unknown, errno?: unknown }
  * unsolicited ERR packets such as 4031.
  */
 export function isDisconnectError (err: unknown): boolean {
-  if (err === null || typeof err !== 'object') return false
+  // Our own errors (e.g. the reason an abandoned statement was failed with) are never the server's.
+  if (err === null || typeof err !== 'object' || err instanceof DbError) return false
   const e = err as DriverErrorShape
   if (e.fatal === true) return true
   if (typeof e.code === 'string' && DISCONNECT_CODES.has(e.code)) return true
@@ -86,8 +87,22 @@ export function withDeadline<T> (call: Promise<T>, ms: number, operation: string
   })
 }
 
-/** Hard close: drops the socket at once (no COM_QUIT); never throws. */
-export function destroyConnection (conn: DriverConnection): void {
+interface CoreInternals { _command?: unknown, _fatalError?: unknown, _handleFatalError?: (err: Error) => void }
+
+/**
+ * Hard close: drops the socket at once (no COM_QUIT); never throws. mysql2's destroy() only
+ * half-closes and stops listening, so a statement in flight would never settle and its caller
+ * would hang forever: with a `reason`, pending statements are failed with it first.
+ */
+export function destroyConnection (conn: DriverConnection, reason?: Error): void {
+  const core = coreOf(conn) as CoreConnection & CoreInternals
+  if (reason !== undefined && core._command != null && core._fatalError == null && typeof core._handleFatalError === 'function') {
+    try {
+      core._handleFatalError(reason)
+    } catch {
+      // Closing anyway.
+    }
+  }
   try {
     conn.destroy()
   } catch {

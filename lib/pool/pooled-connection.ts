@@ -28,6 +28,8 @@ export interface HandleState {
   used: boolean
   /** Roll back whatever the reset mode says: the owner closed it inside a transaction. */
   forceRollback: boolean
+  /** What a statement still in flight is failed with when the connection is destroyed. */
+  abortReason: Error | undefined
 }
 
 // A plain read cannot open a transaction in autocommit mode, so after only these the ROLLBACK on
@@ -119,7 +121,7 @@ export class PooledConnection {
    * Returns the connection to the pool (after the reset on return). Idempotent: later calls
    * return the same promise. If a statement is still running, the connection is destroyed.
    */
-  close (options?: { rollback?: boolean }): Promise<void> {
+  close (options?: { rollback?: boolean, abortReason?: Error }): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
     const record = this.#record
     if (record === null) {
@@ -132,7 +134,8 @@ export class PooledConnection {
       inFlight: this.#inFlight,
       dirty: this.#dirty,
       used: this.#used,
-      forceRollback: options?.rollback === true
+      forceRollback: options?.rollback === true,
+      abortReason: options?.abortReason
     }) ?? RESOLVED
     return this.#closing
   }
