@@ -35,6 +35,9 @@ export interface PoolEvents {
   close: [connection: DriverConnection, record: ConnectionRecord]
 }
 
+type HotEvent = 'checkout' | 'checkin' | 'reset'
+const isHotEvent = (event: string | symbol): event is HotEvent => event === 'checkout' || event === 'checkin' || event === 'reset'
+
 const RESET_SQL: Record<'rollback' | 'commit', string> = { rollback: 'ROLLBACK', commit: 'COMMIT' }
 
 export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwner {
@@ -52,6 +55,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   readonly #creator: Creator
   /** Checkout needs the clock only for recycle or the pre-ping bypass. */
   readonly #needsClock: boolean
+  /** Whether anyone listens to the per-checkout events: emit() with rest arguments costs even with no listener. */
+  readonly #hot: Record<HotEvent, boolean> = { checkout: false, checkin: false, reset: false }
 
   constructor (creator: Creator, options?: PoolOptions) {
     super()
@@ -62,6 +67,14 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     this._opts = resolvePoolOptions(options)
     this._log = this._opts.logger ?? defaultLogger()
     this.#needsClock = this._opts.recycle >= 0 || this._opts.prePing
+    // 'newListener' fires before the listener is added, 'removeListener' after it is removed.
+    const self = this as EventEmitter
+    self.on('newListener', (event: string | symbol) => {
+      if (isHotEvent(event)) this.#hot[event] = true
+    })
+    self.on('removeListener', (event: string | symbol) => {
+      if (isHotEvent(event)) this.#hot[event] = this.listenerCount(event) > 0
+    })
   }
 
   /** Takes a connection from the pool. */
@@ -183,14 +196,19 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
    * current generation, not expired, not due for a ping.
    */
   protected _checkout (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
-    if (record.connection !== null && !record.broken && record.generation === this._generation) {
-      if (!this.#needsClock) return Promise.resolve(this._handOut(record, 0))
-      const now = performance.now()
-      if (now <= record.expiresAt && (!this._opts.prePing || record.fresh || now - record.lastUsedAt < this._opts.prePingBypass)) {
-        return Promise.resolve(this._handOut(record, now))
-      }
+    const handle = this._checkoutNow(record)
+    return handle !== undefined ? Promise.resolve(handle) : this.#checkoutSlow(record, isNew)
+  }
+
+  /** The synchronous fast path of _checkout: the handle, or undefined when the slow path is needed. */
+  protected _checkoutNow (record: ConnectionRecord): PooledConnection | undefined {
+    if (record.connection === null || record.broken || record.generation !== this._generation) return undefined
+    if (!this.#needsClock) return this._handOut(record, 0)
+    const now = performance.now()
+    if (now <= record.expiresAt && (!this._opts.prePing || record.fresh || now - record.lastUsedAt < this._opts.prePingBypass)) {
+      return this._handOut(record, now)
     }
-    return this.#checkoutSlow(record, isNew)
+    return undefined
   }
 
   async #checkoutSlow (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
@@ -248,7 +266,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     this._counters.checkouts++
     const handle = new PooledConnection(this, record, now)
     if (this._opts.leakDetectionThreshold > 0) this.#watchLeak(handle, record)
-    this.emit('checkout', record.connection as DriverConnection, record, handle)
+    if (this.#hot.checkout) this.emit('checkout', record.connection as DriverConnection, record, handle)
     return handle
   }
 
@@ -288,7 +306,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     let mode = this._resetModeFor(record)
     if (state.forceRollback && record.holders <= 1 && mode !== 'reset') mode = 'rollback'
     if (mode === 'none' || (mode === 'reset' ? !state.used : !state.dirty)) {
-      if (this.listenerCount('reset') > 0) this.emit('reset', conn, record, mode)
+      if (this.#hot.reset) this.emit('reset', conn, record, mode)
       this.#finishCheckin(record, conn)
       return undefined
     }
@@ -318,7 +336,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   #finishCheckin (record: ConnectionRecord, conn: DriverConnection | null): void {
     record.holders--
     if (this._opts.prePing) record.lastUsedAt = performance.now()
-    this.emit('checkin', conn, record)
+    if (this.#hot.checkin) this.emit('checkin', conn, record)
     if (record.holders === 0) this._returnRecord(record)
   }
 

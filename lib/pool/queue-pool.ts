@@ -17,10 +17,11 @@ import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
 
 interface Waiter {
-  resolve: (handle: Promise<PooledConnection>) => void
+  resolve: (handle: PooledConnection | Promise<PooledConnection>) => void
   reject: (err: Error) => void
-  startedAt: number
-  timer: NodeJS.Timeout | undefined
+  /** performance.now() after which it times out. The timeout is the same for all, so the FIFO
+   * queue is also in deadline order and one timer (for the head) serves every waiter. */
+  deadline: number
 }
 
 export class QueuePool extends Pool {
@@ -30,6 +31,8 @@ export class QueuePool extends Pool {
   #idle: ConnectionRecord[] = []
   #overflow: number
   #waiters: Waiter[] = []
+  /** The one deadline timer, armed for the head waiter while the queue is not empty. */
+  #timer: NodeJS.Timeout | undefined = undefined
   /** A saturation episode was already reported (reset when the queue empties). */
   #saturationReported = false
 
@@ -65,9 +68,8 @@ export class QueuePool extends Pool {
     const timeout = this._opts.timeout
     if (timeout === 0) return Promise.reject(this.#timeoutError())
     return new Promise<PooledConnection>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, startedAt: performance.now(), timer: undefined }
-      if (Number.isFinite(timeout)) waiter.timer = setTimeout(() => this.#expire(waiter), timeout)
-      this.#waiters.push(waiter)
+      this.#waiters.push({ resolve, reject, deadline: Number.isFinite(timeout) ? performance.now() + timeout : Infinity })
+      if (this.#timer === undefined && Number.isFinite(timeout)) this.#timer = setTimeout(this.#sweep, timeout)
       if (!this.#saturationReported) {
         this.#saturationReported = true
         this._log.warn({ dbPool: this.stats() }, 'Connection pool saturated: checkouts are waiting for a connection')
@@ -75,20 +77,26 @@ export class QueuePool extends Pool {
     })
   }
 
-  #expire (waiter: Waiter): void {
-    // Timers may fire a hair early against performance.now(); never report a timeout before it is due.
-    const left = this._opts.timeout - (performance.now() - waiter.startedAt)
-    if (left > 0) {
-      waiter.timer = setTimeout(() => this.#expire(waiter), Math.ceil(left))
-      return
+  /** Times out every waiter whose deadline passed (they are at the front), then re-arms for the new head. */
+  #sweep = (): void => {
+    this.#timer = undefined
+    const now = performance.now()
+    while (this.#waiters.length > 0 && this.#waiters[0].deadline <= now) {
+      const waiter = this.#waiters.shift() as Waiter
+      this.#queueMaybeEmpty()
+      const err = this.#timeoutError()
+      this._log.warn({ dbPool: err.stats }, err.message)
+      waiter.reject(err)
     }
-    const i = this.#waiters.indexOf(waiter)
-    if (i === -1) return
-    this.#waiters.splice(i, 1)
-    this.#queueMaybeEmpty()
-    const err = this.#timeoutError()
-    this._log.warn({ dbPool: err.stats }, err.message)
-    waiter.reject(err)
+    // Timers may fire a hair early against performance.now(): never report a timeout before it is due.
+    if (this.#waiters.length > 0) this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(this.#waiters[0].deadline - now)))
+  }
+
+  /** The next waiter, if any; the deadline timer is dropped once nobody waits. */
+  #nextWaiter (): Waiter | undefined {
+    const waiter = this.#waiters.shift()
+    if (waiter !== undefined) this.#queueMaybeEmpty()
+    return waiter
   }
 
   #timeoutError (): PoolTimeoutError {
@@ -97,7 +105,12 @@ export class QueuePool extends Pool {
   }
 
   #queueMaybeEmpty (): void {
-    if (this.#waiters.length === 0) this.#saturationReported = false
+    if (this.#waiters.length !== 0) return
+    this.#saturationReported = false
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
   }
 
   protected _returnRecord (record: ConnectionRecord): void {
@@ -110,11 +123,10 @@ export class QueuePool extends Pool {
       this._returnedWhileClosing(record)
       return
     }
-    const waiter = this.#waiters.shift()
+    const waiter = this.#nextWaiter()
     if (waiter !== undefined) {
-      if (waiter.timer !== undefined) clearTimeout(waiter.timer)
-      this.#queueMaybeEmpty()
-      waiter.resolve(this._checkout(record, false))
+      // Resolve with the handle itself where possible: a promise would cost two more microtask hops.
+      waiter.resolve(this._checkoutNow(record) ?? this._checkout(record, false))
       return
     }
     if (this.#poolSize === 0 || this.#idle.length < this.#poolSize) {
@@ -141,22 +153,15 @@ export class QueuePool extends Pool {
       return
     }
     // The freed capacity goes to the longest waiter at once.
-    const waiter = this.#waiters.shift()
-    if (waiter !== undefined) {
-      if (waiter.timer !== undefined) clearTimeout(waiter.timer)
-      this.#queueMaybeEmpty()
-      waiter.resolve(this.#checkoutNew())
-    }
+    const waiter = this.#nextWaiter()
+    if (waiter !== undefined) waiter.resolve(this.#checkoutNew())
   }
 
   protected _stopAccepting (): void {
     const waiters = this.#waiters
     this.#waiters = []
     this.#queueMaybeEmpty()
-    for (const w of waiters) {
-      if (w.timer !== undefined) clearTimeout(w.timer)
-      w.reject(new PoolClosedError())
-    }
+    for (const w of waiters) w.reject(new PoolClosedError())
     for (const record of this.#idle) this._forget(record)
     this.#overflow -= this.#idle.length
     this.#idle = []
@@ -177,11 +182,7 @@ export class QueuePool extends Pool {
     this._counters = newCounters()
     this._log.info({ dbPool: this.stats() }, `Pool disposed. ${this.status()}`)
     // Capacity is free again: serve whoever was waiting.
-    while (this.#waiters.length > 0 && this.#hasCapacity()) {
-      const waiter = this.#waiters.shift() as Waiter
-      if (waiter.timer !== undefined) clearTimeout(waiter.timer)
-      waiter.resolve(this.#checkoutNew())
-    }
+    while (this.#waiters.length > 0 && this.#hasCapacity()) (this.#nextWaiter() as Waiter).resolve(this.#checkoutNew())
     this.#queueMaybeEmpty()
   }
 

@@ -22,10 +22,12 @@ t.test('waiters are served strictly in arrival order; a newcomer never overtakes
   for (let i = 1; i < 5; i++) {
     const h = await waiters[i]
     rest.push(h)
-    t.same(served, Array.from({ length: i + 1 }, (_v, k) => k), `waiter ${i} served in order`)
+    // Later waiters may already be served by now (handoffs take few microtask hops): check the order.
+    t.same(served.slice(0, i + 1), Array.from({ length: i + 1 }, (_v, k) => k), `waiter ${i} served in order`)
     if (i >= 2) await rest[i - 2].close()
   }
   for (const h of rest.slice(-2)) await h.close()
+  t.same(served, [0, 1, 2, 3, 4])
   t.equal(pool.stats().timeouts, 0)
   t.equal(pool.checkedin(), 2)
 })

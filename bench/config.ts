@@ -1,0 +1,77 @@
+/**
+ * Benchmark settings, from the environment. The defaults are the full run (`npm run bench`,
+ * about 7 minutes); BENCH_QUICK=1 is a smoke run (1 round, 2 s per load run).
+ *
+ *   BENCH_QUICK=1           short everything
+ *   BENCH_DURATION=5        seconds per autocannon run
+ *   BENCH_ROUNDS=3          interleaved rounds per HTTP variant
+ *   BENCH_WARMUP=1          seconds of unmeasured load per server before its first round
+ *   BENCH_CONNECTIONS=32    autocannon connections (peer comparison, pre-ping/reset)
+ *   BENCH_SIZING_CONNECTIONS=64  autocannon connections for the pool sizing curve
+ *   BENCH_MICRO_ROUNDS=7    interleaved rounds of the pool micro-benchmark
+ *   BENCH_MICRO_PAIRS=50000 acquire+release pairs per pool per round
+ *   BENCH_ONLY=micro,peers,costs,sizing  run only these sections
+ *   BENCH_DB_URL=mysql://root@127.0.0.1:3306/test
+ *   BENCH_OUT=bench/RESULTS.md  where the markdown goes ('-' = don't write)
+ */
+import path from 'node:path'
+
+export const SECTIONS = ['micro', 'peers', 'costs', 'sizing'] as const
+export type Section = typeof SECTIONS[number]
+
+export interface BenchConfig {
+  quick: boolean
+  /** Seconds per autocannon run. */
+  duration: number
+  rounds: number
+  /** Seconds of warm-up load per server. */
+  warmup: number
+  connections: number
+  sizingConnections: number
+  microRounds: number
+  microPairs: number
+  sections: Set<Section>
+  dbUrl: string
+  out: string | null
+}
+
+function num (name: string, fallback: number, min: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got ${raw}`)
+  return value
+}
+
+function sections (): Set<Section> {
+  const raw = process.env.BENCH_ONLY
+  if (raw === undefined || raw.trim() === '') return new Set(SECTIONS)
+  const wanted = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const s of wanted) {
+    if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown section ${s}; sections: ${SECTIONS.join(', ')}`)
+  }
+  return new Set(wanted as Section[])
+}
+
+export function loadConfig (): BenchConfig {
+  const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true'
+  const out = process.env.BENCH_OUT ?? path.resolve(__dirname, '..', '..', 'bench', 'RESULTS.md')
+  return {
+    quick,
+    duration: num('BENCH_DURATION', quick ? 2 : 5, 1),
+    rounds: Math.round(num('BENCH_ROUNDS', quick ? 1 : 3, 1)),
+    warmup: num('BENCH_WARMUP', quick ? 0.5 : 1, 0),
+    connections: Math.round(num('BENCH_CONNECTIONS', 32, 1)),
+    sizingConnections: Math.round(num('BENCH_SIZING_CONNECTIONS', 64, 1)),
+    microRounds: Math.round(num('BENCH_MICRO_ROUNDS', quick ? 3 : 7, 1)),
+    microPairs: Math.round(num('BENCH_MICRO_PAIRS', quick ? 20_000 : 50_000, 100)),
+    sections: sections(),
+    dbUrl: process.env.BENCH_DB_URL ?? 'mysql://root@127.0.0.1:3306/test',
+    out: out === '-' ? null : out
+  }
+}
+
+/** The environment knobs that were set, for the report's command line. */
+export function benchEnv (): string {
+  return Object.keys(process.env).filter((k) => k.startsWith('BENCH_')).sort().map((k) => `${k}=${process.env[k] ?? ''}`).join(' ')
+}

@@ -1,0 +1,66 @@
+/**
+ * Runs a set of HTTP variants in interleaved rounds: every server of the set is started (each in
+ * its own child process) and warmed up once, then each round loads every variant in turn, the
+ * start rotating from round to round so that drift and ordering effects cancel.
+ */
+import type { BenchConfig } from '../config'
+import { fmtInt, fmtNum, fmtRatio, median, medianRatio } from '../stats'
+import type { AppSpec } from './apps'
+import { load, type LoadResult } from './load'
+import { startServer, stopServer, type RunningServer } from './servers'
+
+export interface Variant {
+  label: string
+  spec: AppSpec
+  method: 'GET' | 'POST'
+  connections: number
+}
+
+export interface VariantResult {
+  variant: Variant
+  rounds: LoadResult[]
+}
+
+export async function runScenario (name: string, variants: Variant[], cfg: BenchConfig, progress: (msg: string) => void): Promise<VariantResult[]> {
+  const servers: RunningServer[] = []
+  try {
+    for (const v of variants) servers.push(await startServer(v.spec))
+    if (cfg.warmup > 0) {
+      progress(`${name}: warming up ${variants.length} servers (${cfg.warmup} s each)`)
+      for (let i = 0; i < variants.length; i++) {
+        await load({ url: servers[i].url, method: variants[i].method, connections: variants[i].connections, duration: cfg.warmup })
+      }
+    }
+    const results: VariantResult[] = variants.map((variant) => ({ variant, rounds: [] }))
+    for (let r = 0; r < cfg.rounds; r++) {
+      for (let k = 0; k < variants.length; k++) {
+        const i = (k + r) % variants.length
+        const v = variants[i]
+        const res = await load({ url: servers[i].url, method: v.method, connections: v.connections, duration: cfg.duration })
+        results[i].rounds.push(res)
+        progress(`${name}: round ${r + 1}/${cfg.rounds} ${v.label}: ${fmtInt(res.reqPerSec)} req/s, p99 ${fmtNum(res.p99)} ms${res.errors > 0 ? `, ${res.errors} errors` : ''}`)
+      }
+    }
+    return results
+  } finally {
+    await Promise.all(servers.map((s) => stopServer(s)))
+  }
+}
+
+export const reqPerSec = (r: VariantResult): number[] => r.rounds.map((x) => x.reqPerSec)
+export const p99s = (r: VariantResult): number[] => r.rounds.map((x) => x.p99)
+export const errorsOf = (r: VariantResult): number => r.rounds.reduce((sum, x) => sum + x.errors, 0)
+
+/** The standard columns for one variant: median req/s, median p99, ratio vs a baseline, errors. */
+export function standardRow (r: VariantResult, baseline: VariantResult): string[] {
+  return [
+    r.variant.label,
+    fmtInt(median(reqPerSec(r))),
+    fmtNum(median(p99s(r))),
+    fmtRatio(medianRatio(reqPerSec(r), reqPerSec(baseline))),
+    fmtRatio(medianRatio(p99s(r), p99s(baseline))),
+    String(errorsOf(r))
+  ]
+}
+
+export const STANDARD_HEADERS = ['variant', 'req/s (median)', 'p99 ms (median)', 'req/s vs baseline', 'p99 vs baseline', 'errors']
