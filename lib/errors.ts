@@ -111,8 +111,8 @@ export class AlreadyCheckedOutError extends DbError {
 }
 
 export class SessionClosedError extends DbError {
-  constructor () {
-    super('FST_DB_SESSION_CLOSED', 'This session is closed; it cannot be used after its request ended or after close()', 500)
+  constructor (options?: ErrorOptions) {
+    super('FST_DB_SESSION_CLOSED', 'This session is closed; it cannot be used after its request ended or after close()', 500, options)
   }
 }
 

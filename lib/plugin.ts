@@ -6,12 +6,14 @@
  * - `onSend`: the handler has settled (or failed). A unit of work commits here, *before* the
  *   response is written, so a failed commit still becomes an error response; then the session
  *   is closed.
- * - the request's `close` event, attached only to requests that touched the database: the one
- *   event that fires on every path, including client aborts, connection timeouts and hijacked
- *   replies, where onSend/onResponse never run.
+ * - the response's `close` event, attached only to requests that touched the database: it fires
+ *   on client aborts and connection timeouts, where onSend/onResponse never run, and after every
+ *   response over a real socket. (Not the request's: that one fires once a body has been read.)
+ * - `onResponse`: the response is finished; catches hijacked replies (no onSend) under inject(),
+ *   whose fake request never emits `close`.
  * Under `handlerTimeout` Fastify answers while the handler still runs; the session is closed
- * anyway, a statement still in flight gets its connection destroyed (and its server thread
- * killed), and the handler's next statement throws SessionClosedError.
+ * anyway, a statement still in flight is interrupted with KILL QUERY (the connection is reset and
+ * reused; destroyed if that fails), and the handler's next statement throws SessionClosedError.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -44,12 +46,14 @@ declare module 'fastify' {
 
 const kSession = Symbol('fastify-db-session.session')
 const kFailed = Symbol('fastify-db-session.failed')
+const kResponse = Symbol('fastify-db-session.response')
 
 interface BindableLogger { setBindings: (bindings: Record<string, unknown>) => void }
 
 interface RequestState {
   [kSession]: Session | null
   [kFailed]: boolean
+  [kResponse]: FastifyReply['raw'] | null
 }
 
 const POOL_CLASSES: Record<PoolClassName, new (creator: Creator, options?: PoolOptions) => Pool> = {
@@ -77,6 +81,13 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
 
   fastify.decorateRequest(kSession, null)
   fastify.decorateRequest(kFailed, false)
+  fastify.decorateRequest(kResponse, null)
+  // The request's own 'close' fires as soon as its body has been read (mid-handler for a POST);
+  // the response's 'close' fires once, when the response is done or the client went away.
+  fastify.addHook('onRequest', function keepResponse (request, reply, done) {
+    (request as unknown as RequestState)[kResponse] = reply.raw
+    done()
+  })
   fastify.decorateRequest('db', {
     getter (this: FastifyRequest): Session {
       const state = this as unknown as RequestState
@@ -87,7 +98,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
         state[kSession] = session
         const s = session
         // Fires on every path, also when no other hook runs (abort, timeout, hijack).
-        this.raw.once('close', () => { void closeQuietly(s, this) })
+        state[kResponse]?.once('close', () => { void closeQuietly(s, this) })
       }
       return session
     }
@@ -107,14 +118,19 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     endOfHandler(session, request, reply).then(() => done(null, payload), (err: Error) => done(err))
   })
 
-  if (shouldLogStats(fastify, options.logPoolStats)) {
-    fastify.addHook('onResponse', function logPoolStats (request, _reply, done) {
-      const session = (request as unknown as RequestState)[kSession]
+  const logStats = shouldLogStats(fastify, options.logPoolStats)
+  fastify.addHook('onResponse', function releaseAndLog (request, _reply, done) {
+    const session = (request as unknown as RequestState)[kSession]
+    const log = (): void => {
       // One setBindings call puts both fields on Fastify's own "request completed" line.
-      ;(request.log as unknown as BindableLogger).setBindings(session === null ? { dbPool: pool.stats() } : { dbPool: pool.stats(), dbSession: session.stats() })
+      if (logStats) (request.log as unknown as BindableLogger).setBindings(session === null ? { dbPool: pool.stats() } : { dbPool: pool.stats(), dbSession: session.stats() })
       done()
-    })
-  }
+    }
+    // A hijacked reply skips onSend, and under inject() the request never emits 'close': the
+    // response is finished, so the session ends here.
+    if (session !== null && !session.closed) closeQuietly(session, request).then(log, log)
+    else log()
+  })
 
   // onClose runs after in-flight requests finished; close() still waits (bounded) for stragglers.
   fastify.addHook('onClose', async function closePool () {
@@ -127,6 +143,13 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
  * commit throws, which Fastify turns into an error response (never a 2xx).
  */
 async function endOfHandler (session: Session, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (session.busy) {
+    // The handler is still running a statement (handler timeout): the session closes now, so the
+    // handler can't reach the connection again, and the pool interrupts the statement and resets
+    // the connection in the background; the response does not wait for that.
+    void closeQuietly(session, request)
+    return
+  }
   const failed = (request as unknown as RequestState)[kFailed] || reply.statusCode >= 400
   // Closing rolls back an open transaction; it is awaited so the connection is back in the pool
   // (and the pool stats in the log line are settled) before the response goes out. When no reset

@@ -71,6 +71,11 @@ export class Session {
     return this.#unitOfWork
   }
 
+  /** A statement is running right now. */
+  get busy (): boolean {
+    return this.#conn !== null && this.#conn.inFlight > 0
+  }
+
   /** A connection is held right now. */
   get hasConnection (): boolean {
     return this.#conn !== null
@@ -175,7 +180,9 @@ export class Session {
     this.#heldMs += performance.now() - this.#heldSince
     const rollback = this.#inTransaction
     this.#inTransaction = false
-    this.#closing = conn.close({ rollback })
+    // A statement still running is interrupted by the pool (KILL QUERY), or failed with
+    // SessionClosedError if its connection has to be destroyed.
+    this.#closing = conn.close({ rollback, abortReason: new SessionClosedError() })
     return this.#closing
   }
 
@@ -258,6 +265,8 @@ export class Session {
    * statement takes a new one; inside, the session refuses work until rollback().
    */
   #translate (err: unknown): Error {
+    // The session was closed under the statement (request over): say so, whatever the driver said.
+    if (this.#closing !== null) return err instanceof SessionClosedError ? err : new SessionClosedError({ cause: err })
     if (err instanceof DbError) return err
     if (isDisconnectError(err) || isPoisoningError(err)) {
       const conn = this.#conn

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
-import { ConnectionInvalidatedError, DatabaseUnavailableError, DriverTimeoutError } from '../errors'
+import { ConnectionInvalidatedError, DatabaseUnavailableError, DriverTimeoutError, PoolClosedError } from '../errors'
 import { resolvePoolOptions, type PoolOptions, type ResetOnReturn, type ResolvedPoolOptions } from '../options'
 import { ConnectionRecord } from './connection-record'
 import {
@@ -37,6 +37,9 @@ export interface PoolEvents {
 
 type HotEvent = 'checkout' | 'checkin' | 'reset'
 const isHotEvent = (event: string | symbol): event is HotEvent => event === 'checkout' || event === 'checkin' || event === 'reset'
+
+/** The KILL side connection is closed after this long without kills. */
+const CONTROL_IDLE_MS = 1000
 
 const RESET_SQL: Record<'rollback' | 'commit', string> = { rollback: 'ROLLBACK', commit: 'COMMIT' }
 
@@ -296,13 +299,13 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       }
     }
     const conn = record.connection
-    if (conn === null || record.broken || state.inFlight > 0) {
-      // A statement still running means the connection is busy: never hand it to someone else.
-      if (state.inFlight > 0 && conn !== null) this.#abandon(record, conn, state.abortReason)
-      else this._drop(record, new Error('Connection was broken while checked out'))
+    if (conn === null || record.broken) {
+      this._drop(record, new Error('Connection was broken while checked out'))
       this.#finishCheckin(record, null)
       return undefined
     }
+    // A statement still running means the connection is busy: never hand it to someone else.
+    if (state.inFlight > 0) return this.#interrupt(handle, record, conn, state)
     let mode = this._resetModeFor(record)
     if (state.forceRollback && record.holders <= 1 && mode !== 'reset') mode = 'rollback'
     if (mode === 'none' || (mode === 'reset' ? !state.used : !state.dirty)) {
@@ -357,29 +360,81 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   }
 
   /**
-   * A connection returned with a statement still running: destroy it, and KILL its server thread
-   * so the statement stops too (otherwise it runs on, holding locks and a server thread).
+   * A connection returned with a statement still running (client abort, handler timeout). KILL
+   * QUERY stops the statement; once it has settled the connection is healthy and is rolled back
+   * (or COM_RESET) and returned as usual, which costs no reconnect. If killing is off, fails, or
+   * the statement doesn't settle within `resetTimeout`, the connection is destroyed instead (the
+   * statement's caller gets `abortReason`) and its server thread killed.
    */
-  #abandon (record: ConnectionRecord, conn: DriverConnection, reason: Error | undefined): void {
+  async #interrupt (handle: PooledConnection, record: ConnectionRecord, conn: DriverConnection, state: HandleState): Promise<void> {
     const threadId = coreOf(conn).threadId
-    // The statement's caller gets `reason` (or ConnectionInvalidatedError) instead of hanging.
-    destroyConnection(conn, reason ?? new ConnectionInvalidatedError())
+    const kill = this._opts.killAbandoned && threadId != null
+    if (kill && await this.#sendKill(threadId, 'QUERY')) {
+      const settled = await withDeadline(handle.whenIdle(), this._opts.resetTimeout, 'interrupt', noop).then(() => true, () => false)
+      if (settled && record.connection === conn && !record.broken && isConnectionUsable(conn)) {
+        // What the interrupted work left behind is unknown: always undo it, never commit it.
+        return this.#resetAndCheckin(record, conn, this._opts.resetOnReturn === 'reset' ? 'reset' : 'rollback')
+      }
+    }
+    destroyConnection(conn, state.abortReason ?? new ConnectionInvalidatedError())
     this._drop(record, new Error('Connection returned while a statement was running'))
-    if (!this._opts.killAbandoned || threadId == null) return
-    void this.#kill(threadId)
+    this.#finishCheckin(record, null)
+    if (kill) void this.#sendKill(threadId, 'CONNECTION')
   }
 
-  async #kill (threadId: number): Promise<void> {
-    let admin: DriverConnection | undefined
-    try {
-      admin = await this.#create()
-      await withDeadline(admin.query('KILL ?', [threadId]), this._opts.resetTimeout, 'kill', () => undefined)
-    } catch (err) {
-      // ER_NO_SUCH_THREAD: it already ended. Anything else: the server reaps it when it notices.
-      this._log.debug({ err, threadId }, 'Could not kill an abandoned connection')
-    } finally {
-      if (admin !== undefined) void endConnection(admin, this._opts.resetTimeout)
+  #control: Promise<DriverConnection> | undefined = undefined
+  #controlIdle: NodeJS.Timeout | undefined = undefined
+  #killQueue: Promise<unknown> = Promise.resolve()
+
+  /**
+   * Sends KILL through one side connection, opened at the first need and reused, one KILL at a
+   * time: a connection per KILL would churn the server's connection limit under many aborts.
+   * Resolves true when the statement (or thread) is stopped or already gone.
+   */
+  #sendKill (threadId: number, what: 'QUERY' | 'CONNECTION'): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      const control = this.#control ??= this.#openControl()
+      try {
+        const admin = await control
+        await withDeadline(admin.query(`KILL ${what} ?`, [threadId]), this._opts.resetTimeout, 'kill', () => destroyConnection(admin))
+        return true
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ER_NO_SUCH_THREAD') return true
+        this._log.debug({ err, threadId }, 'Could not kill an abandoned statement')
+        this.#dropControl(control)
+        return false
+      }
     }
+    const result = this.#killQueue.then(run)
+    this.#killQueue = result
+    // Close the side connection once kills stop, so at rest the server sees only pooled connections.
+    if (this.#controlIdle !== undefined) clearTimeout(this.#controlIdle)
+    this.#controlIdle = setTimeout(() => {
+      this.#controlIdle = undefined
+      void this.#killQueue.then(() => {
+        const control = this.#control
+        if (control === undefined || this.#controlIdle !== undefined) return
+        this.#control = undefined
+        control.then((conn) => endConnection(conn, this._opts.resetTimeout), noop)
+      })
+    }, CONTROL_IDLE_MS)
+    this.#controlIdle.unref()
+    return result
+  }
+
+  async #openControl (): Promise<DriverConnection> {
+    const conn = await this.#create()
+    const core = coreOf(conn)
+    const control = this.#control
+    core.on('error', noop)
+    core.on('end', () => { if (control !== undefined) this.#dropControl(control) })
+    return conn
+  }
+
+  #dropControl (control: Promise<DriverConnection>): void {
+    if (this.#control !== control) return
+    this.#control = undefined
+    control.then((conn) => destroyConnection(conn), noop)
   }
 
   /**
@@ -413,11 +468,16 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       record.connection = null
       record.unwatch?.()
       this.emit('close', conn, record)
-      if (record.holders > 0) destroyConnection(conn)
+      if (record.holders > 0) destroyConnection(conn, new PoolClosedError('The pool was closed while this statement was running'))
       else ends.push(endConnection(conn, this._opts.resetTimeout))
     }
     this._records.clear()
     await Promise.all(ends)
+    await this.#killQueue
+    if (this.#controlIdle !== undefined) clearTimeout(this.#controlIdle)
+    const control = this.#control
+    this.#control = undefined
+    if (control !== undefined) await control.then((conn) => endConnection(conn, this._opts.resetTimeout), noop)
   }
 
   /** Subclasses call this when a slot comes back after close() began. */

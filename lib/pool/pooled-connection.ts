@@ -47,6 +47,7 @@ export class PooledConnection {
   #dirty = false
   #used = false
   #closing: Promise<void> | undefined = undefined
+  #onIdle: (() => void) | undefined = undefined
   /** Leak detection bookkeeping, owned by the pool. */
   leakTimer: NodeJS.Timeout | undefined = undefined
   leakStack: string | undefined = undefined
@@ -98,7 +99,7 @@ export class PooledConnection {
       this.#failed(err)
       throw err
     } finally {
-      this.#inFlight--
+      if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
     }
   }
 
@@ -113,7 +114,7 @@ export class PooledConnection {
       this.#failed(err)
       throw err
     } finally {
-      this.#inFlight--
+      if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
     }
   }
 
@@ -146,6 +147,19 @@ export class PooledConnection {
    */
   transactionEnded (): void {
     this.#dirty = false
+  }
+
+  /** Resolves once no statement is running on this handle. */
+  whenIdle (): Promise<void> {
+    if (this.#inFlight === 0) return RESOLVED
+    return new Promise((resolve) => {
+      const previous = this.#onIdle
+      this.#onIdle = () => {
+        this.#onIdle = undefined
+        previous?.()
+        resolve()
+      }
+    })
   }
 
   /** Discards the database connection now and frees the slot; the handle is unusable afterwards. */

@@ -84,3 +84,10 @@ export async function killThread (admin: mysql.Connection, threadId: number): Pr
 export function createConnectionFactory (url: string): () => Promise<mysql.Connection> {
   return () => mysql.createConnection(url)
 }
+
+/** Whether server thread `id` is still running a statement whose text starts with `prefix`. */
+export async function runningStatement (admin: mysql.Connection, id: number, prefix: string): Promise<boolean> {
+  const [rows] = await admin.query<mysql.RowDataPacket[]>(
+    'SELECT COUNT(*) AS n FROM information_schema.processlist WHERE id = ? AND info LIKE ?', [id, prefix + '%'])
+  return Number(rows[0].n) > 0
+}
