@@ -220,13 +220,16 @@ const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
   acquireTimeout: 'poolTimeout'
 })
 
-export interface ResolvedPluginOptions {
-  connection: ConnectionOptions | undefined
-  pool: import('./pool/base-pool').Pool | undefined
+interface ResolvedPluginCommon {
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
 }
+
+/** Either a pool was given, or the connection options to build one. */
+export type ResolvedPluginOptions =
+  | ResolvedPluginCommon & { pool: import('./pool/base-pool').Pool, connection: undefined }
+  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions }
 
 export function resolvePluginOptions (options: DbSessionPluginOptions): ResolvedPluginOptions {
   if (options === null || typeof options !== 'object') fail('options', 'an object', options)

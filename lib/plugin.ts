@@ -19,7 +19,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import fp from 'fastify-plugin'
 import mysql from 'mysql2/promise'
 import { DbFacade } from './db-facade'
-import { CommitFailedError, DbError } from './errors'
+import { CommitFailedError } from './errors'
 import { resolvePluginOptions, type DbSessionPluginOptions, type PoolClassName, type PoolOptions } from './options'
 import { AssertionPool } from './pool/assertion-pool'
 import type { Creator, Pool } from './pool/base-pool'
@@ -71,9 +71,6 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     pool = options.pool
   } else {
     const connection = options.connection
-    if (connection === undefined) {
-      throw new DbError('FST_DB_INVALID_OPTION', "Missing option connection: give a URL like 'mysql://user:password@127.0.0.1:3306/database', mysql2 connection options, or a pool", 500)
-    }
     pool = new POOL_CLASSES[options.poolClass](() => mysql.createConnection(connection), { ...options.poolOptions, logger: poolLog })
   }
   const facade = new DbFacade(pool)

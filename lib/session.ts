@@ -182,7 +182,7 @@ export class Session {
     this.#inTransaction = false
     // A statement still running is interrupted by the pool (KILL QUERY), or failed with
     // SessionClosedError if its connection has to be destroyed.
-    this.#closing = conn.close({ rollback, abortReason: new SessionClosedError() })
+    this.#closing = conn.close({ rollback, abortReason: conn.inFlight > 0 ? new SessionClosedError() : undefined })
     return this.#closing
   }
 
