@@ -23,20 +23,19 @@ export class DbFacade {
   }
 
   /** Checkout, one statement, return. */
-  async query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
-    const session = new Session(this.pool)
-    try {
-      return await session.query<T>(sql, values)
-    } finally {
-      await session.close()
-    }
+  query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
+    return this.#oneOff((session) => session.query<T>(sql, values))
   }
 
   /** Checkout, one prepared statement, return. */
-  async execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+  execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+    return this.#oneOff((session) => session.execute<T>(sql, values))
+  }
+
+  async #oneOff<R> (work: (session: Session) => Promise<R>): Promise<R> {
     const session = new Session(this.pool)
     try {
-      return await session.execute<T>(sql, values)
+      return await work(session)
     } finally {
       await session.close()
     }

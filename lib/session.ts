@@ -82,22 +82,20 @@ export class Session {
   }
 
   /** Same signature and result shape as mysql2/promise `query`. */
-  async query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
-    const conn = this.#conn !== null && !this.#needsBegin() ? this.#usable(this.#conn) : await this.#ready()
-    this.#queries++
-    try {
-      return await conn.query<T>(sql, values)
-    } catch (err) {
-      throw this.#translate(err)
-    }
+  query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
+    return this.#statement<T>('query', sql, values)
   }
 
   /** Same signature and result shape as mysql2/promise `execute` (prepared statements). */
-  async execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+  execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+    return this.#statement<T>('execute', sql, values)
+  }
+
+  async #statement<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: QueryValues | ExecuteValues | undefined): Promise<[T, FieldPacket[]]> {
     const conn = this.#conn !== null && !this.#needsBegin() ? this.#usable(this.#conn) : await this.#ready()
     this.#queries++
     try {
-      return await conn.execute<T>(sql, values)
+      return await (method === 'query' ? conn.query<T>(sql, values as QueryValues) : conn.execute<T>(sql, values as ExecuteValues))
     } catch (err) {
       throw this.#translate(err)
     }

@@ -89,27 +89,23 @@ export class PooledConnection {
   }
 
   /** Same signature and result shape as mysql2/promise `query`. */
-  async query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
-    const conn = this.#live()
-    this.#note(sql)
-    this.#inFlight++
-    try {
-      return await (values === undefined ? conn.query<T>(sql as string) : conn.query<T>(sql as string, values))
-    } catch (err) {
-      this.#failed(err)
-      throw err
-    } finally {
-      if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
-    }
+  query<T extends QueryResult = QueryResult> (sql: Sql, values?: QueryValues): Promise<[T, FieldPacket[]]> {
+    return this.#run<T>('query', sql, values)
   }
 
   /** Same signature and result shape as mysql2/promise `execute` (prepared statements). */
-  async execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+  execute<T extends QueryResult = QueryResult> (sql: Sql, values?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+    return this.#run<T>('execute', sql, values)
+  }
+
+  /** Runs one statement, tracking it as in flight and reacting to a dead connection. */
+  async #run<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: unknown): Promise<[T, FieldPacket[]]> {
     const conn = this.#live()
     this.#note(sql)
     this.#inFlight++
     try {
-      return await (values === undefined ? conn.execute<T>(sql as string) : conn.execute<T>(sql as string, values))
+      const call = conn[method] as (this: DriverConnection, sql: Sql, values?: unknown) => Promise<[T, FieldPacket[]]>
+      return await (values === undefined ? call.call(conn, sql) : call.call(conn, sql, values))
     } catch (err) {
       this.#failed(err)
       throw err
