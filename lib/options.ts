@@ -309,5 +309,6 @@ export function parseConnectionUrl (url: string): string {
 
 /** The URL with any password replaced by `****`, for messages and logs. */
 export function redactUrl (url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1****@')
+  // Greedy up to the last '@' before the host: a password may itself contain '@'.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^/]*@/i, '$1****@')
 }

@@ -140,22 +140,29 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
  * commit throws, which Fastify turns into an error response (never a 2xx).
  */
 async function endOfHandler (session: Session, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (session.busy) {
-    // The handler is still running a statement (handler timeout): the session closes now, so the
-    // handler can't reach the connection again, and the pool interrupts the statement and resets
-    // the connection in the background; the response does not wait for that.
-    void closeQuietly(session, request)
-    return
-  }
   const failed = (request as unknown as RequestState)[kFailed] || reply.statusCode >= 400
+  if (session.busy) {
+    if (failed) {
+      // Handler timeout (or an error while a statement runs): the session closes now, so the
+      // handler can't reach the connection again; the pool interrupts the statement and resets
+      // the connection in the background, and the error response does not wait for that.
+      void closeQuietly(session, request)
+      return
+    }
+    // The handler returned while a statement it started is still running: that statement is
+    // part of the request's work, so it finishes before the commit and the response.
+    await session.whenIdle()
+  }
   // Closing rolls back an open transaction; it is awaited so the connection is back in the pool
   // (and the pool stats in the log line are settled) before the response goes out. When no reset
   // is needed (reads only) this completes synchronously.
-  if (!session.inTransaction || !session.isUnitOfWork || failed) {
+  if (!session.isUnitOfWork || failed) {
     await closeQuietly(session, request)
     return
   }
   try {
+    // Also when no transaction is open: commit() throws PendingRollbackError if the unit of work
+    // lost its transaction (disconnect, deadlock) and the handler carried on: never a 2xx then.
     await session.commit()
   } catch (err) {
     await closeQuietly(session, request)

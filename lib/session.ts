@@ -36,6 +36,8 @@ export interface SessionStats {
 
 type Sql = string | QueryOptions
 
+const ER_LOCK_DEADLOCK = 1213
+
 export class Session {
   readonly #pool: Pool
   readonly #unitOfWork: boolean
@@ -74,6 +76,11 @@ export class Session {
   /** A statement is running right now. */
   get busy (): boolean {
     return this.#conn !== null && this.#conn.inFlight > 0
+  }
+
+  /** Resolves once no statement is running. */
+  async whenIdle (): Promise<void> {
+    await this.#conn?.whenIdle()
   }
 
   /** A connection is held right now. */
@@ -266,19 +273,26 @@ export class Session {
     // The session was closed under the statement (request over): say so, whatever the driver said.
     if (this.#closing !== null) return err instanceof SessionClosedError ? err : new SessionClosedError({ cause: err })
     if (err instanceof DbError) return err
-    if (isDisconnectError(err) || isPoisoningError(err)) {
+    const disconnect = isDisconnectError(err)
+    if (disconnect || isPoisoningError(err)) {
       const conn = this.#conn
       this.#conn = null
       if (conn !== null) {
         this.#heldMs += performance.now() - this.#heldSince
         conn.invalidate(err) // no-op when the handle already dropped it
       }
-      if (this.#inTransaction) {
-        this.#inTransaction = false
-        this.#pendingRollback = err
-      }
-      return isDisconnectError(err) ? new DisconnectedError(err) : new QueryError(err)
+      this.#transactionLost(err)
+      return disconnect ? new DisconnectedError(err) : new QueryError(err)
     }
+    // A deadlock makes InnoDB roll back the whole transaction: the statements that follow would
+    // run in autocommit as if the earlier writes had happened.
+    if ((err as { errno?: unknown }).errno === ER_LOCK_DEADLOCK) this.#transactionLost(err)
     return new QueryError(err)
+  }
+
+  #transactionLost (err: unknown): void {
+    if (!this.#inTransaction) return
+    this.#inTransaction = false
+    this.#pendingRollback = err
   }
 }

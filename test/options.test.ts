@@ -86,6 +86,7 @@ t.test('connection URLs', async (t) => {
   const err = t.throws(() => parseConnectionUrl('mysql://u:secret@h:notaport/db')) as Error
   t.notMatch(err.message, /secret/)
   t.equal(redactUrl('mysql://u:secret@h/db'), 'mysql://u:****@h/db')
+  t.equal(redactUrl('mysql://u:p@ss@w0rd@h:3306/db?x=a@b'), 'mysql://u:****@h:3306/db?x=a@b', 'a password containing @ is masked whole')
   t.match(resolveConnection('mysql://u@h/db'), { uri: 'mysql://u@h/db', enableKeepAlive: true, connectTimeout: 10_000 })
   t.throws(() => resolveConnection(42), { name: 'InvalidOptionError', option: 'connection' })
 })

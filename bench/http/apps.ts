@@ -26,6 +26,7 @@ export interface AppSpec {
   prePing?: boolean
   prePingBypass?: number
   resetOnReturn?: ResetOnReturn
+  useLifo?: boolean
 }
 
 type Rows = unknown[]
@@ -102,7 +103,8 @@ async function withOurs (app: FastifyInstance, spec: AppSpec): Promise<void> {
     maxOverflow: 0,
     poolPrePing: spec.prePing ?? false,
     poolPrePingBypass: spec.prePingBypass,
-    poolResetOnReturn: spec.resetOnReturn ?? 'rollback'
+    poolResetOnReturn: spec.resetOnReturn ?? 'rollback',
+    poolUseLifo: spec.useLifo ?? false
   })
   addRoutes(app, async (request, sql, id) => (await request.db.query(sql, [id]))[0])
 }

@@ -9,8 +9,8 @@ import { ConnectionInvalidatedError, DatabaseUnavailableError, DriverTimeoutErro
 import { resolvePoolOptions, type PoolOptions, type ResetOnReturn, type ResolvedPoolOptions } from '../options'
 import { ConnectionRecord } from './connection-record'
 import {
-  coreOf, destroyConnection, endConnection, isConnectionUsable, isDisconnectError, withDeadline,
-  type DriverConnection
+  coreOf, destroyConnection, endConnection, endpointOf, isConnectionUsable, isDisconnectError, startsInAutocommit,
+  withDeadline, type DriverConnection
 } from './driver'
 import { defaultLogger, type PoolLogger } from './logger'
 import { PooledConnection, type HandleOwner, type HandleState } from './pooled-connection'
@@ -82,6 +82,15 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
 
   /** Takes a connection from the pool. */
   abstract connect (): Promise<PooledConnection>
+
+  /** Listeners run inside the pool's bookkeeping: one that throws must not leave it half done. */
+  #emit<K extends keyof PoolEvents> (event: K, ...args: PoolEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: PoolEvents[K]) => boolean)(event, ...args)
+    } catch (err) {
+      this._log.error({ err, event }, 'A pool event listener threw; the pool carried on')
+    }
+  }
   /** SQLAlchemy's one-line status. */
   abstract status (): string
   /** A plain snapshot of the pool's state and counters. */
@@ -134,7 +143,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     record.generation = this._generation
     record.fresh = true
     record.broken = false
-    record.multipleStatements = core.config?.multipleStatements === true
+    record.readsAreClean = core.config?.multipleStatements !== true && startsInAutocommit(conn)
     // Without listeners an idle disconnect would crash the process (uncaught 'error').
     const onGone = (err?: unknown): void => this.#connectionGone(record, conn, err)
     core.on('error', onGone)
@@ -146,7 +155,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       core.on('error', noop)
     }
     this._counters.connects++
-    this.emit('connect', conn, record)
+    this.#emit('connect', conn, record)
   }
 
   #create (): Promise<DriverConnection> {
@@ -172,7 +181,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     if (conn === null) return
     this._counters.invalidations++
     this._log.debug({ err, connection: record.id }, 'Invalidate connection')
-    this.emit('invalidate', conn, record, err)
+    this.#emit('invalidate', conn, record, err)
     this._closeConnection(record, true)
   }
 
@@ -183,8 +192,9 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     record.connection = null
     record.unwatch?.()
     record.unwatch = null
-    this.emit('close', conn, record)
-    if (hard) destroyConnection(conn)
+    this.#emit('close', conn, record)
+    // A statement still queued on it must fail rather than wait forever on a closed socket.
+    if (hard) destroyConnection(conn, new ConnectionInvalidatedError())
     else void endConnection(conn, this._opts.resetTimeout)
   }
 
@@ -200,7 +210,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
    */
   protected _checkout (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
     const handle = this._checkoutNow(record)
-    return handle !== undefined ? Promise.resolve(handle) : this.#checkoutSlow(record, isNew)
+    return handle !== undefined ? Promise.resolve(handle) : this._checkoutSlow(record, isNew)
   }
 
   /** The synchronous fast path of _checkout: the handle, or undefined when the slow path is needed. */
@@ -214,7 +224,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     return undefined
   }
 
-  async #checkoutSlow (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
+  /** The checkout pipeline's slow path: reconnect, recycle, pre-ping. */
+  protected async _checkoutSlow (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
     record.holders++ // keeps idle-death handling away while we work on the slot
     try {
       if (record.connection === null || record.broken) {
@@ -269,7 +280,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     this._counters.checkouts++
     const handle = new PooledConnection(this, record, now)
     if (this._opts.leakDetectionThreshold > 0) this.#watchLeak(handle, record)
-    if (this.#hot.checkout) this.emit('checkout', record.connection as DriverConnection, record, handle)
+    if (this.#hot.checkout) this.#emit('checkout', record.connection as DriverConnection, record, handle)
     return handle
   }
 
@@ -277,6 +288,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     const threshold = this._opts.leakDetectionThreshold
     handle.leakStack = new Error('Connection checked out here').stack
     const takenAt = performance.now()
+    handle.leakTakenAt = takenAt
     handle.leakTimer = setTimeout(() => {
       handle.leakReported = true
       this._log.warn({
@@ -295,7 +307,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     if (handle.leakTimer !== undefined) {
       clearTimeout(handle.leakTimer)
       if (handle.leakReported) {
-        this._log.info({ connection: record.id, heldMs: Math.round(performance.now() - handle.checkedOutAt) }, `Previously reported leaked connection ${record.id} was returned to the pool (unleaked)`)
+        this._log.info({ connection: record.id, heldMs: Math.round(performance.now() - handle.leakTakenAt) }, `Previously reported leaked connection ${record.id} was returned to the pool (unleaked)`)
       }
     }
     const conn = record.connection
@@ -309,7 +321,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     let mode = this._resetModeFor(record)
     if (state.forceRollback && record.holders <= 1 && mode !== 'reset') mode = 'rollback'
     if (mode === 'none' || (mode === 'reset' ? !state.used : !state.dirty)) {
-      if (this.#hot.reset) this.emit('reset', conn, record, mode)
+      if (this.#hot.reset) this.#emit('reset', conn, record, mode)
       this.#finishCheckin(record, conn)
       return undefined
     }
@@ -322,7 +334,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   }
 
   async #resetAndCheckin (record: ConnectionRecord, conn: DriverConnection, mode: 'rollback' | 'commit' | 'reset'): Promise<void> {
-    this.emit('reset', conn, record, mode)
+    this.#emit('reset', conn, record, mode)
     try {
       const op: Promise<unknown> = mode === 'reset' ? conn.reset() : conn.query(RESET_SQL[mode])
       await withDeadline(op, this._opts.resetTimeout, mode, () => destroyConnection(conn))
@@ -339,7 +351,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   #finishCheckin (record: ConnectionRecord, conn: DriverConnection | null): void {
     record.holders--
     if (this._opts.prePing) record.lastUsedAt = performance.now()
-    if (this.#hot.checkin) this.emit('checkin', conn, record)
+    if (this.#hot.checkin) this.#emit('checkin', conn, record)
     if (record.holders === 0) this._returnRecord(record)
   }
 
@@ -368,8 +380,11 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
    */
   async #interrupt (handle: PooledConnection, record: ConnectionRecord, conn: DriverConnection, state: HandleState): Promise<void> {
     const threadId = coreOf(conn).threadId
-    const kill = this._opts.killAbandoned && threadId != null
-    if (kill && await this.#sendKill(threadId, 'QUERY')) {
+    const endpoint = endpointOf(conn)
+    const kill = this._opts.killAbandoned && threadId != null && endpoint !== undefined
+    const deadline = this._opts.resetTimeout
+    // Bounded as a whole: KILLs queue one after another on the side connection.
+    if (kill && await withDeadline(this.#sendKill(threadId, 'QUERY', endpoint), deadline, 'kill', noop).catch(() => false)) {
       const settled = await withDeadline(handle.whenIdle(), this._opts.resetTimeout, 'interrupt', noop).then(() => true, () => false)
       if (settled && record.connection === conn && !record.broken && isConnectionUsable(conn)) {
         // What the interrupted work left behind is unknown: always undo it, never commit it.
@@ -379,7 +394,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     destroyConnection(conn, state.abortReason ?? new ConnectionInvalidatedError())
     this._drop(record, new Error('Connection returned while a statement was running'))
     this.#finishCheckin(record, null)
-    if (kill) void this.#sendKill(threadId, 'CONNECTION')
+    if (kill) void this.#sendKill(threadId, 'CONNECTION', endpoint)
   }
 
   #control: Promise<DriverConnection> | undefined = undefined
@@ -391,11 +406,17 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
    * time: a connection per KILL would churn the server's connection limit under many aborts.
    * Resolves true when the statement (or thread) is stopped or already gone.
    */
-  #sendKill (threadId: number, what: 'QUERY' | 'CONNECTION'): Promise<boolean> {
+  #sendKill (threadId: number, what: 'QUERY' | 'CONNECTION', endpoint: string): Promise<boolean> {
     const run = async (): Promise<boolean> => {
       const control = this.#control ??= this.#openControl()
       try {
         const admin = await control
+        // A thread id means something only on its own server: behind DNS round-robin or a
+        // balancing creator the side connection may have reached another one.
+        if (endpointOf(admin) !== endpoint) {
+          this._log.debug({ threadId, endpoint }, 'Not killing: the side connection reached another server')
+          return false
+        }
         await withDeadline(admin.query(`KILL ${what} ?`, [threadId]), this._opts.resetTimeout, 'kill', () => destroyConnection(admin))
         return true
       } catch (err) {
@@ -467,7 +488,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       if (conn === null) continue
       record.connection = null
       record.unwatch?.()
-      this.emit('close', conn, record)
+      this.#emit('close', conn, record)
       if (record.holders > 0) destroyConnection(conn, new PoolClosedError('The pool was closed while this statement was running'))
       else ends.push(endConnection(conn, this._opts.resetTimeout))
     }

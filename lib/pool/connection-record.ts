@@ -27,8 +27,11 @@ export class ConnectionRecord {
   broken = false
   /** Handles currently holding this slot (more than one only in StaticPool). */
   holders = 0
-  /** The connection may run several statements per query() (then no statement is known read-only). */
-  multipleStatements = false
+  /**
+   * After only plain reads, this connection has no transaction to roll back: autocommit was on at
+   * handshake and one query() runs one statement (no multipleStatements).
+   */
+  readsAreClean = false
   /** Detaches the error/end listeners of the current connection. */
   unwatch: (() => void) | null = null
 }

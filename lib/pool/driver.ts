@@ -16,7 +16,21 @@ export interface CoreConnection extends EventEmitter {
   state?: string
   threadId: number | null
   config?: { multipleStatements?: boolean }
+  stream?: { remoteAddress?: string, remotePort?: number, destroy?: () => void }
   _fatalError?: unknown
+  _handshakePacket?: { statusFlags?: number } | null
+}
+
+/** Where the connection's socket goes, e.g. `127.0.0.1:3306`; undefined once it is gone. */
+export function endpointOf (conn: DriverConnection): string | undefined {
+  const stream = coreOf(conn).stream
+  return stream?.remoteAddress === undefined ? undefined : `${stream.remoteAddress}:${stream.remotePort ?? ''}`
+}
+
+/** The server said autocommit is on at handshake (SERVER_STATUS_AUTOCOMMIT); then a plain read opens no transaction. */
+export function startsInAutocommit (conn: DriverConnection): boolean {
+  const flags = coreOf(conn)._handshakePacket?.statusFlags
+  return flags === undefined || (flags & 0x2) !== 0
 }
 
 export function coreOf (conn: DriverConnection): CoreConnection {
@@ -29,8 +43,9 @@ const DISCONNECT_CODES = new Set([
   'ER_CLIENT_INTERACTION_TIMEOUT'
 ])
 // Server errnos that mean the session is gone: shutdown, network read/write errors, killed
-// connection (1927), MySQL's idle-timeout ERR packet (4031), read-only after a failover (1792, 1836).
-const DISCONNECT_ERRNOS = new Set([1053, 1158, 1159, 1160, 1161, 1927, 4031, 1792, 1836])
+// connection (1927), MySQL's idle-timeout ERR packet (4031), server switched to read-only after a
+// failover (1836). Not 1792 (a write inside START TRANSACTION READ ONLY): that is the app's error.
+const DISCONNECT_ERRNOS = new Set([1053, 1158, 1159, 1160, 1161, 1927, 4031, 1836])
 
 interface DriverErrorShape { fatal?: unknown, code?: unknown, errno?: unknown }
 
@@ -105,6 +120,9 @@ export function destroyConnection (conn: DriverConnection, reason?: Error): void
   }
   try {
     conn.destroy()
+    // destroy() only half-closes (FIN) and waits for the server's side; against a black-holed
+    // server that keeps the socket, and the process, alive for minutes.
+    core.stream?.destroy?.()
   } catch {
     // Already closed: nothing left to release.
   }

@@ -52,6 +52,7 @@ export class PooledConnection {
   leakTimer: NodeJS.Timeout | undefined = undefined
   leakStack: string | undefined = undefined
   leakReported = false
+  leakTakenAt = 0
   /** performance.now() at checkout. */
   readonly checkedOutAt: number
 
@@ -176,7 +177,7 @@ export class PooledConnection {
     this.#used = true
     if (this.#dirty) return
     const text = typeof sql === 'string' ? sql : sql.sql
-    if (this.#record?.multipleStatements === true || !READ_ONLY_STATEMENT.test(text)) this.#dirty = true
+    if (this.#record?.readsAreClean !== true || !READ_ONLY_STATEMENT.test(text)) this.#dirty = true
   }
 
   #failed (err: unknown): void {

@@ -126,7 +126,7 @@ export class QueuePool extends Pool {
     const waiter = this.#nextWaiter()
     if (waiter !== undefined) {
       // Resolve with the handle itself where possible: a promise would cost two more microtask hops.
-      waiter.resolve(this._checkoutNow(record) ?? this._checkout(record, false))
+      waiter.resolve(this._checkoutNow(record) ?? this._checkoutSlow(record, false))
       return
     }
     if (this.#poolSize === 0 || this.#idle.length < this.#poolSize) {
@@ -172,6 +172,7 @@ export class QueuePool extends Pool {
   }
 
   async dispose (): Promise<void> {
+    if (this._closed) return // close() owns the slots from then on
     const idle = this.#idle
     this.#idle = []
     for (const record of idle) this._forget(record)

@@ -73,3 +73,14 @@ t.test('close() is bounded by closeTimeout', async (t) => {
   await t.rejects(async () => h.query('SELECT 1'))
   await h.close()
 })
+
+t.test('dispose() after close() began is a no-op', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 2, maxOverflow: 0 })
+  const h = await pool.connect()
+  const closing = pool.close()
+  await pool.dispose()
+  t.match(pool.stats(), { checkedOut: 1 }, 'the checked-out connection is still counted')
+  await h.close()
+  await closing
+  t.equal(pool.checkedout(), 0)
+})

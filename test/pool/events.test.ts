@@ -1,6 +1,6 @@
 import t from 'tap'
 import { QueuePool } from '../../lib/pool'
-import { realPool } from '../helpers/pool'
+import { fakeLogger, realPool } from '../helpers/pool'
 
 const ALL = ['connect', 'checkout', 'checkin', 'reset', 'invalidate', 'close'] as const
 
@@ -52,4 +52,18 @@ t.test('dispose() with one idle connection fires close', async (t) => {
   const events = record(pool)
   await pool.dispose()
   t.same(events, ['close'])
+})
+
+t.test('a listener that throws does not break the pool', async (t) => {
+  const logger = fakeLogger()
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, logger })
+  pool.on('checkout', () => { throw new Error('listener bug') })
+  pool.on('checkin', () => { throw new Error('listener bug') })
+  for (let i = 0; i < 3; i++) {
+    const h = await pool.connect()
+    await h.close()
+  }
+  t.equal(pool.checkedout(), 0, 'every connection came back')
+  t.equal(pool.checkedin(), 1)
+  t.equal(logger.at('error').filter((c) => /listener threw/.test(c.msg ?? '')).length, 6, 'each throw is logged')
 })
