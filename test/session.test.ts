@@ -5,16 +5,11 @@
 import t from 'tap'
 import type { RowDataPacket } from 'mysql2'
 import { QueuePool, Session, SessionClosedError, TransactionStateError } from '../lib'
-import { killThread, runningStatement } from './helpers/db'
+import { connectionId, killThread, runningStatement } from './helpers/db'
 import { admin, realPool, sleep, until } from './helpers/pool'
 import { activeTransactionThreads } from './plugin/_helpers'
 
 const TABLE = 'session_unit_items'
-
-async function connectionId (s: Session): Promise<number> {
-  const [rows] = await s.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id')
-  return Number(rows[0].id)
-}
 
 /** Open transactions on this pool's connections only (the server is shared with parallel tests). */
 function trackTransactions (pool: QueuePool, db: import('mysql2/promise').Connection): () => Promise<number> {

@@ -91,3 +91,9 @@ export async function runningStatement (admin: mysql.Connection, id: number, pre
     'SELECT COUNT(*) AS n FROM information_schema.processlist WHERE id = ? AND info LIKE ?', [id, prefix + '%'])
   return Number(rows[0].n) > 0
 }
+
+/** The server thread id behind a session or pooled connection (runs one statement on it). */
+export async function connectionId (db: { query: (sql: string) => Promise<[unknown, unknown]> }): Promise<number> {
+  const [rows] = await db.query('SELECT CONNECTION_ID() AS id')
+  return Number((rows as Array<{ id: unknown }>)[0].id)
+}

@@ -187,3 +187,9 @@ export async function createTable (t: Teardown, admin: mysql.Connection, name: s
 export function completedLines (logs: LogLine[]): LogLine[] {
   return logs.filter((l) => l.msg === 'request completed')
 }
+
+/** The `name` column of a test table, in insertion order. */
+export async function tableNames (db: mysql.Connection, table: string): Promise<string[]> {
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT name FROM \`${table}\` ORDER BY id`)
+  return rows.map((r) => String(r.name))
+}

@@ -7,14 +7,9 @@ import t from 'tap'
 import type { RowDataPacket } from 'mysql2'
 import { SessionClosedError } from '../../lib'
 import type { Session } from '../../lib'
-import { runningStatement } from '../helpers/db'
+import { connectionId, runningStatement } from '../helpers/db'
 import { admin, sleep, until } from '../helpers/pool'
 import { abortedRequest, assertSettled, buildApp, countCheckins, deferred, listen, request } from './_helpers'
-
-async function connectionId (db: Session): Promise<number> {
-  const [rows] = await db.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id')
-  return Number(rows[0].id)
-}
 
 t.test('success: released once', async (t) => {
   const db = await admin(t)

@@ -3,24 +3,13 @@
  * unit of work (`config: { db: { transaction: true } }`), failed commits, and pending rollbacks.
  */
 import t from 'tap'
-import type { ResultSetHeader, RowDataPacket } from 'mysql2'
-import type mysql from 'mysql2/promise'
+import type { ResultSetHeader } from 'mysql2'
 import { PendingRollbackError, type Session } from '../../lib'
-import { killThread, runningStatement } from '../helpers/db'
+import { connectionId, killThread, runningStatement } from '../helpers/db'
 import { admin, sleep, until } from '../helpers/pool'
-import { abortedRequest, assertSettled, buildApp, countCheckins, createTable, deferred, listen, request } from './_helpers'
+import { abortedRequest, assertSettled, buildApp, countCheckins, createTable, deferred, listen, request, tableNames } from './_helpers'
 
 const TABLE = 'plugin_tx_items'
-
-async function names (db: mysql.Connection): Promise<string[]> {
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT name FROM ${TABLE} ORDER BY id`)
-  return rows.map((r) => String(r.name))
-}
-
-async function connectionId (s: Session): Promise<number> {
-  const [rows] = await s.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id')
-  return Number(rows[0].id)
-}
 
 async function insert (s: Session, name: string): Promise<void> {
   await s.query<ResultSetHeader>(`INSERT INTO ${TABLE} (name) VALUES (?)`, [name])
@@ -60,7 +49,7 @@ t.test('transactions', async (t) => {
     const twice = await app.inject({ method: 'POST', url: '/begin-twice' })
     t.equal(twice.statusCode, 500)
     t.equal(twice.json().code, 'FST_DB_TRANSACTION_STATE', 'begin() inside a transaction is refused')
-    t.same(await names(db), ['committed'])
+    t.same(await tableNames(db, TABLE), ['committed'])
     t.same(counts, { checkouts: 3, checkins: 3 })
     await assertSettled(t, app, db)
   })
@@ -102,7 +91,7 @@ t.test('transactions', async (t) => {
     const thrown = await app.inject({ method: 'POST', url: '/throw' })
     t.same(thrown.json(), { inTransaction: false })
     t.equal((await app.inject({ method: 'POST', url: '/nested' })).statusCode, 200)
-    t.same(await names(db), ['fn-ok', 'outer-1', 'inner-kept', 'outer-2'], 'only the failed inner savepoint was undone')
+    t.same(await tableNames(db, TABLE), ['fn-ok', 'outer-1', 'inner-kept', 'outer-2'], 'only the failed inner savepoint was undone')
     t.same(counts, { checkouts: 3, checkins: 3 })
     await assertSettled(t, app, db)
   })
@@ -129,7 +118,7 @@ t.test('transactions', async (t) => {
     const res = await request(url + '/items', { method: 'POST' })
     t.equal(res.status, 200)
     // Checked the instant the client has the 200, from a separate connection.
-    t.same(await names(db), ['uow'], 'the row was committed before the response reached the client')
+    t.same(await tableNames(db, TABLE), ['uow'], 'the row was committed before the response reached the client')
     t.same(counts, { checkouts: 1, checkins: 1 })
     await assertSettled(t, app, db)
   })
@@ -162,7 +151,7 @@ t.test('transactions', async (t) => {
     t.equal((await app.inject({ method: 'POST', url: '/conflict' })).statusCode, 409)
     t.equal((await app.inject({ method: 'POST', url: '/code' })).statusCode, 422)
     t.equal((await app.inject({ method: 'POST', url: '/ok' })).statusCode, 200)
-    t.same(await names(db), ['ok'], 'only the successful request committed')
+    t.same(await tableNames(db, TABLE), ['ok'], 'only the successful request committed')
     t.same(counts, { checkouts: 4, checkins: 4 })
     await assertSettled(t, app, db)
   })
@@ -188,7 +177,7 @@ t.test('transactions', async (t) => {
     await until(() => app.db.stats().checkedOut === 0, 2000, 'release after abort')
     t.ok(Date.now() - t0 < 2500, 'released before SLEEP(3) ended')
     t.notOk(await runningStatement(db, id, 'SELECT SLEEP(3)'), 'the SLEEP(3) was killed')
-    t.same(await names(db), [], 'the insert was rolled back')
+    t.same(await tableNames(db, TABLE), [], 'the insert was rolled back')
     await sleep(100)
     t.same(counts, { checkouts: 1, checkins: 1 })
     await assertSettled(t, app, db)
@@ -209,7 +198,7 @@ t.test('transactions', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/items' })
     t.ok(res.statusCode >= 500, `answered ${res.statusCode}, an error`)
     t.equal(res.json().code, 'FST_DB_COMMIT_FAILED')
-    t.same(await names(db), [], 'the row is absent')
+    t.same(await tableNames(db, TABLE), [], 'the row is absent')
     t.ok(logs.some((l) => l.level >= 50 && (l.err as { code?: string } | undefined)?.code === 'FST_DB_COMMIT_FAILED'), 'the failed commit is logged')
     t.same(counts, { checkouts: 1, checkins: 1 })
     await assertSettled(t, app, db)
@@ -232,7 +221,7 @@ t.test('transactions', async (t) => {
     await insert(s, 'closed-open')
     await s.close()
     t.equal(s.inTransaction, false)
-    t.same(await names(db), [], 'both transactions were rolled back')
+    t.same(await tableNames(db, TABLE), [], 'both transactions were rolled back')
     t.same(counts, { checkouts: 2, checkins: 2 })
     await assertSettled(t, app, db)
   })
@@ -256,7 +245,7 @@ t.test('transactions', async (t) => {
     const id2 = await connectionId(s)
     t.not(id2, id, 'works again, on a new connection')
     await s.close()
-    t.same(await names(db), [], 'the lost transaction\'s row is absent')
+    t.same(await tableNames(db, TABLE), [], 'the lost transaction\'s row is absent')
     t.same(counts, { checkouts: 2, checkins: 2 })
     await assertSettled(t, app, db)
   })

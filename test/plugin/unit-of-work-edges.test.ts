@@ -3,24 +3,11 @@
  * returns while a statement it started is still running. Neither may answer 2xx for lost work.
  */
 import t from 'tap'
-import type { RowDataPacket } from 'mysql2'
-import type mysql from 'mysql2/promise'
-import type { Session } from '../../lib'
-import { killThread } from '../helpers/db'
+import { connectionId, killThread } from '../helpers/db'
 import { admin } from '../helpers/pool'
-import { assertSettled, buildApp, createTable } from './_helpers'
+import { assertSettled, buildApp, createTable, tableNames } from './_helpers'
 
 const TABLE = 'plugin_uow_edges'
-
-async function names (db: mysql.Connection): Promise<string[]> {
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT name FROM ${TABLE} ORDER BY id`)
-  return rows.map((r) => String(r.name))
-}
-
-async function connectionId (s: Session): Promise<number> {
-  const [rows] = await s.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id')
-  return Number(rows[0].id)
-}
 
 t.test('a handler that catches the loss of its transaction cannot answer 2xx', async (t) => {
   const db = await admin(t)
@@ -42,7 +29,7 @@ t.test('a handler that catches the loss of its transaction cannot answer 2xx', a
   const res = await app.inject({ method: 'POST', url: '/swallow' })
   t.equal(res.statusCode, 500, 'the unit of work lost its transaction: an error, not 200')
   t.equal(res.json().code, 'FST_DB_COMMIT_FAILED')
-  t.same(await names(db), [], 'nothing was committed')
+  t.same(await tableNames(db, TABLE), [], 'nothing was committed')
   await assertSettled(t, app, db)
 })
 
@@ -63,6 +50,6 @@ t.test('a statement the handler did not await is part of the unit of work: it fi
   const res = await app.inject({ method: 'POST', url: '/fire-and-forget' })
   t.equal(res.statusCode, 200)
   t.ok(Date.now() - started >= 290, 'the response waited for the statement it started')
-  t.same(await names(db), ['first', 'second'], 'both writes were committed together')
+  t.same(await tableNames(db, TABLE), ['first', 'second'], 'both writes were committed together')
   await assertSettled(t, app, db)
 })
