@@ -13,7 +13,9 @@ import {
   withDeadline, type DriverConnection
 } from './driver'
 import { defaultLogger, type PoolLogger } from './logger'
+import { LeakWatch } from './leak-watch'
 import { PooledConnection, type HandleOwner, type HandleState } from './pooled-connection'
+import { StatementKiller } from './statement-killer'
 import { newCounters, type PoolCounters, type PoolStats } from './stats'
 
 /** Makes a new database connection; e.g. `() => mysql.createConnection(url)`. */
@@ -38,9 +40,6 @@ export interface PoolEvents {
 type HotEvent = 'checkout' | 'checkin' | 'reset'
 const isHotEvent = (event: string | symbol): event is HotEvent => event === 'checkout' || event === 'checkin' || event === 'reset'
 
-/** The KILL side connection is closed after this long without kills. */
-const CONTROL_IDLE_MS = 1000
-
 const RESET_SQL: Record<'rollback' | 'commit', string> = { rollback: 'ROLLBACK', commit: 'COMMIT' }
 
 export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwner {
@@ -58,6 +57,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   readonly #creator: Creator
   /** Checkout needs the clock only for recycle or the pre-ping bypass. */
   readonly #needsClock: boolean
+  /** Stops statements still running on connections given back mid-statement. */
+  readonly #killer: StatementKiller
   /** Whether anyone listens to the per-checkout events: emit() with rest arguments costs even with no listener. */
   readonly #hot: Record<HotEvent, boolean> = { checkout: false, checkin: false, reset: false }
 
@@ -70,6 +71,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     this._opts = resolvePoolOptions(options)
     this._log = this._opts.logger ?? defaultLogger()
     this.#needsClock = this._opts.recycle >= 0 || this._opts.prePing
+    this.#killer = new StatementKiller(() => this.#create(), this._opts.resetTimeout, this._log)
     // 'newListener' fires before the listener is added, 'removeListener' after it is removed.
     const self = this as EventEmitter
     self.on('newListener', (event: string | symbol) => {
@@ -279,37 +281,14 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     record.fresh = false
     this._counters.checkouts++
     const handle = new PooledConnection(this, record, now)
-    if (this._opts.leakDetectionThreshold > 0) this.#watchLeak(handle, record)
+    if (this._opts.leakDetectionThreshold > 0) handle.leak = new LeakWatch(record.id, this._opts.leakDetectionThreshold, this._log, () => this.stats())
     if (this.#hot.checkout) this.#emit('checkout', record.connection as DriverConnection, record, handle)
     return handle
   }
 
-  #watchLeak (handle: PooledConnection, record: ConnectionRecord): void {
-    const threshold = this._opts.leakDetectionThreshold
-    handle.leakStack = new Error('Connection checked out here').stack
-    const takenAt = performance.now()
-    handle.leakTakenAt = takenAt
-    handle.leakTimer = setTimeout(() => {
-      handle.leakReported = true
-      this._log.warn({
-        connection: record.id,
-        heldMs: Math.round(performance.now() - takenAt),
-        leakDetectionThreshold: threshold,
-        stack: handle.leakStack,
-        dbPool: this.stats()
-      }, `Connection leak detection triggered: connection ${record.id} held longer than ${threshold} ms, taken at the stack below`)
-    }, threshold)
-    handle.leakTimer.unref()
-  }
-
   /** HandleOwner: the check-in pipeline (reset on return, then give the slot back). */
   checkin (handle: PooledConnection, record: ConnectionRecord, state: HandleState): Promise<void> | undefined {
-    if (handle.leakTimer !== undefined) {
-      clearTimeout(handle.leakTimer)
-      if (handle.leakReported) {
-        this._log.info({ connection: record.id, heldMs: Math.round(performance.now() - handle.leakTakenAt) }, `Previously reported leaked connection ${record.id} was returned to the pool (unleaked)`)
-      }
-    }
+    handle.leak?.returned()
     const conn = record.connection
     if (conn === null || record.broken) {
       this._drop(record, new Error('Connection was broken while checked out'))
@@ -384,7 +363,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     const kill = this._opts.killAbandoned && threadId != null && endpoint !== undefined
     const deadline = this._opts.resetTimeout
     // Bounded as a whole: KILLs queue one after another on the side connection.
-    if (kill && await withDeadline(this.#sendKill(threadId, 'QUERY', endpoint), deadline, 'kill', noop).catch(() => false)) {
+    if (kill && await withDeadline(this.#killer.kill(threadId, 'QUERY', endpoint), deadline, 'kill', noop).catch(() => false)) {
       const settled = await withDeadline(handle.whenIdle(), this._opts.resetTimeout, 'interrupt', noop).then(() => true, () => false)
       if (settled && record.connection === conn && !record.broken && isConnectionUsable(conn)) {
         // What the interrupted work left behind is unknown: always undo it, never commit it.
@@ -394,68 +373,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     destroyConnection(conn, state.abortReason ?? new ConnectionInvalidatedError())
     this._drop(record, new Error('Connection returned while a statement was running'))
     this.#finishCheckin(record, null)
-    if (kill) void this.#sendKill(threadId, 'CONNECTION', endpoint)
-  }
-
-  #control: Promise<DriverConnection> | undefined = undefined
-  #controlIdle: NodeJS.Timeout | undefined = undefined
-  #killQueue: Promise<unknown> = Promise.resolve()
-
-  /**
-   * Sends KILL through one side connection, opened at the first need and reused, one KILL at a
-   * time: a connection per KILL would churn the server's connection limit under many aborts.
-   * Resolves true when the statement (or thread) is stopped or already gone.
-   */
-  #sendKill (threadId: number, what: 'QUERY' | 'CONNECTION', endpoint: string): Promise<boolean> {
-    const run = async (): Promise<boolean> => {
-      const control = this.#control ??= this.#openControl()
-      try {
-        const admin = await control
-        // A thread id means something only on its own server: behind DNS round-robin or a
-        // balancing creator the side connection may have reached another one.
-        if (endpointOf(admin) !== endpoint) {
-          this._log.debug({ threadId, endpoint }, 'Not killing: the side connection reached another server')
-          return false
-        }
-        await withDeadline(admin.query(`KILL ${what} ?`, [threadId]), this._opts.resetTimeout, 'kill', () => destroyConnection(admin))
-        return true
-      } catch (err) {
-        if ((err as { code?: unknown }).code === 'ER_NO_SUCH_THREAD') return true
-        this._log.debug({ err, threadId }, 'Could not kill an abandoned statement')
-        this.#dropControl(control)
-        return false
-      }
-    }
-    const result = this.#killQueue.then(run)
-    this.#killQueue = result
-    // Close the side connection once kills stop, so at rest the server sees only pooled connections.
-    if (this.#controlIdle !== undefined) clearTimeout(this.#controlIdle)
-    this.#controlIdle = setTimeout(() => {
-      this.#controlIdle = undefined
-      void this.#killQueue.then(() => {
-        const control = this.#control
-        if (control === undefined || this.#controlIdle !== undefined) return
-        this.#control = undefined
-        control.then((conn) => endConnection(conn, this._opts.resetTimeout), noop)
-      })
-    }, CONTROL_IDLE_MS)
-    this.#controlIdle.unref()
-    return result
-  }
-
-  async #openControl (): Promise<DriverConnection> {
-    const conn = await this.#create()
-    const core = coreOf(conn)
-    const control = this.#control
-    core.on('error', noop)
-    core.on('end', () => { if (control !== undefined) this.#dropControl(control) })
-    return conn
-  }
-
-  #dropControl (control: Promise<DriverConnection>): void {
-    if (this.#control !== control) return
-    this.#control = undefined
-    control.then((conn) => destroyConnection(conn), noop)
+    if (kill) void this.#killer.kill(threadId, 'CONNECTION', endpoint)
   }
 
   /**
@@ -494,11 +412,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     }
     this._records.clear()
     await Promise.all(ends)
-    await this.#killQueue
-    if (this.#controlIdle !== undefined) clearTimeout(this.#controlIdle)
-    const control = this.#control
-    this.#control = undefined
-    if (control !== undefined) await control.then((conn) => endConnection(conn, this._opts.resetTimeout), noop)
+    await this.#killer.close()
   }
 
   /** Subclasses call this when a slot comes back after close() began. */

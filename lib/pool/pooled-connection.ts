@@ -8,6 +8,7 @@
 import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2'
 import { ConnectionInvalidatedError } from '../errors'
 import type { ConnectionRecord } from './connection-record'
+import type { LeakWatch } from './leak-watch'
 import { isDisconnectError, isPoisoningError, type DriverConnection } from './driver'
 
 /** What a handle needs from its pool; implemented by Pool. */
@@ -48,11 +49,8 @@ export class PooledConnection {
   #used = false
   #closing: Promise<void> | undefined = undefined
   #onIdle: (() => void) | undefined = undefined
-  /** Leak detection bookkeeping, owned by the pool. */
-  leakTimer: NodeJS.Timeout | undefined = undefined
-  leakStack: string | undefined = undefined
-  leakReported = false
-  leakTakenAt = 0
+  /** Leak detection for this checkout, set by the pool when `leakDetectionThreshold` is on. */
+  leak: LeakWatch | undefined = undefined
   /** performance.now() at checkout. */
   readonly checkedOutAt: number
 
@@ -192,6 +190,6 @@ export class PooledConnection {
     this.#conn = null
     this.#closing = RESOLVED
     this.#owner.invalidate(record, err, poolWide)
-    if (this.leakTimer !== undefined) clearTimeout(this.leakTimer)
+    this.leak?.cancel()
   }
 }
