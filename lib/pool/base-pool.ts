@@ -296,7 +296,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       return undefined
     }
     // A statement still running means the connection is busy: never hand it to someone else.
-    if (state.inFlight > 0) return this.#interrupt(handle, record, conn, state)
+    // (A StaticPool connection shared with other holders is theirs too: leave it running.)
+    if (state.inFlight > 0 && record.holders <= 1) return this.#interrupt(handle, record, conn, state)
     let mode = this._resetModeFor(record)
     if (state.forceRollback && record.holders <= 1 && mode !== 'reset') mode = 'rollback'
     if (mode === 'none' || (mode === 'reset' ? !state.used : !state.dirty)) {

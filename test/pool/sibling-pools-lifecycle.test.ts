@@ -85,3 +85,16 @@ t.test('AssertionPool: without tracebacks, failed connect, dispose', async (t) =
   await t.rejects(down.connect(), DatabaseUnavailableError, 'a failed connect does not leave the pool "checked out"')
   t.equal(down.stats().checkedOut, 0)
 })
+
+t.test('StaticPool: a holder leaving mid-statement does not kill the shared connection under the others', async (t) => {
+  const pool = await realPool(t, StaticPool)
+  const [leaver, stayer] = await Promise.all([pool.connect(), pool.connect()])
+  const shared = threadOf(stayer)
+  const running = leaver.query('SELECT SLEEP(0.3) AS s').then(([rows]) => rows, (e: unknown) => e)
+  await leaver.close()
+  const [rows] = await stayer.query<mysql.RowDataPacket[]>('SELECT CONNECTION_ID() AS id')
+  t.equal(Number(rows[0].id), shared, 'the other holder still has the same, live connection')
+  t.same(await running, [{ s: 0 }], 'the statement was not killed: it finished normally')
+  t.equal(pool.stats().invalidations, 0)
+  await stayer.close()
+})
