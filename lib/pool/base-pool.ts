@@ -40,6 +40,8 @@ export interface PoolEvents {
 type HotEvent = 'checkout' | 'checkin' | 'reset'
 const isHotEvent = (event: string | symbol): event is HotEvent => event === 'checkout' || event === 'checkin' || event === 'reset'
 
+const RESOLVED: Promise<void> = Promise.resolve()
+
 const RESET_SQL: Record<'rollback' | 'commit', string> = { rollback: 'ROLLBACK', commit: 'COMMIT' }
 
 export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwner {
@@ -178,31 +180,33 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   }
 
   /** Closes and forgets the slot's connection (invalidate + close events); the slot stays. */
-  protected _drop (record: ConnectionRecord, err: unknown): void {
+  protected _drop (record: ConnectionRecord, err: unknown, abortReason?: Error): void {
     const conn = record.connection
     if (conn === null) return
     this._counters.invalidations++
     this._log.debug({ err, connection: record.id }, 'Invalidate connection')
     this.#emit('invalidate', conn, record, err)
-    this._closeConnection(record, true)
+    void this._closeConnection(record, true, abortReason)
   }
 
   /** Closes the slot's connection: destroy (hard) or COM_QUIT (graceful, in the background). */
-  protected _closeConnection (record: ConnectionRecord, hard: boolean): void {
+  protected _closeConnection (record: ConnectionRecord, hard: boolean, abortReason?: Error): Promise<void> {
     const conn = record.connection
-    if (conn === null) return
+    if (conn === null) return RESOLVED
     record.connection = null
     record.unwatch?.()
     record.unwatch = null
     this.#emit('close', conn, record)
-    // A statement still queued on it must fail rather than wait forever on a closed socket.
-    if (hard) destroyConnection(conn, new ConnectionInvalidatedError())
-    else void endConnection(conn, this._opts.resetTimeout)
+    if (!hard) return endConnection(conn, this._opts.resetTimeout)
+    // A statement still running or queued on it fails (with `abortReason`) rather than waiting
+    // forever on a closed socket.
+    destroyConnection(conn, abortReason ?? new ConnectionInvalidatedError())
+    return RESOLVED
   }
 
   /** Removes a slot for good (discarded overflow, closed pool, old epoch). */
   protected _forget (record: ConnectionRecord): void {
-    this._closeConnection(record, record.broken || (record.connection !== null && !isConnectionUsable(record.connection)))
+    void this._closeConnection(record, record.broken || (record.connection !== null && !isConnectionUsable(record.connection)))
     this._records.delete(record)
   }
 
@@ -238,7 +242,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
         this._log.debug({ connection: record.id }, record.generation < this._generation
           ? 'Connection invalidated due to pool invalidation; recycling'
           : 'Connection exceeded recycle age; recycling')
-        this._closeConnection(record, false)
+        void this._closeConnection(record, false)
         await this._open(record)
       }
       if (this._opts.prePing && !record.fresh && performance.now() - record.lastUsedAt >= this._opts.prePingBypass) {
@@ -365,14 +369,13 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     const deadline = this._opts.resetTimeout
     // Bounded as a whole: KILLs queue one after another on the side connection.
     if (kill && await withDeadline(this.#killer.kill(threadId, 'QUERY', endpoint), deadline, 'kill', noop).catch(() => false)) {
-      const settled = await withDeadline(handle.whenIdle(), this._opts.resetTimeout, 'interrupt', noop).then(() => true, () => false)
+      const settled = await withDeadline(handle.whenIdle(), deadline, 'interrupt', noop).then(() => true, () => false)
       if (settled && record.connection === conn && !record.broken && isConnectionUsable(conn)) {
         // What the interrupted work left behind is unknown: always undo it, never commit it.
         return this.#resetAndCheckin(record, conn, this._opts.resetOnReturn === 'reset' ? 'reset' : 'rollback')
       }
     }
-    destroyConnection(conn, state.abortReason ?? new ConnectionInvalidatedError())
-    this._drop(record, new Error('Connection returned while a statement was running'))
+    this._drop(record, new Error('Connection returned while a statement was running'), state.abortReason)
     this.#finishCheckin(record, null)
     if (kill) void this.#killer.kill(threadId, 'CONNECTION', endpoint)
   }
@@ -403,13 +406,12 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     }
     const ends: Promise<void>[] = []
     for (const record of this._records) {
-      const conn = record.connection
-      if (conn === null) continue
-      record.connection = null
-      record.unwatch?.()
-      this.#emit('close', conn, record)
-      if (record.holders > 0) destroyConnection(conn, new PoolClosedError('The pool was closed while this statement was running'))
-      else ends.push(endConnection(conn, this._opts.resetTimeout))
+      // Stragglers still checked out are destroyed; their running statements fail with PoolClosedError.
+      if (record.connection !== null && record.holders > 0) {
+        void this._closeConnection(record, true, new PoolClosedError('The pool was closed while this statement was running'))
+      } else {
+        ends.push(this._closeConnection(record, false))
+      }
     }
     this._records.clear()
     await Promise.all(ends)
