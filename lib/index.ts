@@ -2,13 +2,13 @@
  * fastify-db-session: request-scoped MySQL/MariaDB sessions for Fastify 5, from a connection
  * pool with SQLAlchemy's QueuePool semantics.
  */
-import { dbSession } from './plugin'
+import { dbSession } from './plugin/plugin'
 
 export { dbSession }
 export default dbSession
 
-export { Session, type SessionOptions, type SessionStats } from './session'
-export { DbFacade } from './db-facade'
+export { Session, type SessionOptions, type SessionStats } from './session/session'
+export { DbFacade } from './plugin/db-facade'
 export {
   Pool, QueuePool, NullPool, StaticPool, AssertionPool, PooledConnection,
   type Creator, type PoolEvents, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { ConnectionInvalidatedError, DatabaseUnavailableError, DriverTimeoutError, PoolClosedError } from '../errors'
-import { resolvePoolOptions, type PoolOptions, type ResetOnReturn, type ResolvedPoolOptions } from '../options'
+import { resolvePoolOptions, type PoolOptions, type ResetOnReturn, type ResolvedPoolOptions } from './options'
 import { ConnectionRecord } from './connection-record'
 import {
   coreOf, destroyConnection, endConnection, endpointOf, isConnectionUsable, isDisconnectError, startsInAutocommit,

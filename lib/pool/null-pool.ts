@@ -3,7 +3,7 @@
  * closes it, so nothing can go stale; useful for scripts, tests and serverless functions.
  */
 import { PoolClosedError } from '../errors'
-import type { ResetOnReturn } from '../options'
+import type { ResetOnReturn } from './options'
 import { Pool } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'

@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { PoolClosedError, PoolTimeoutError } from '../errors'
-import type { PoolOptions } from '../options'
+import type { PoolOptions } from './options'
 import { Pool, type Creator } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'

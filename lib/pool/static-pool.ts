@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { PoolClosedError } from '../errors'
-import type { ResetOnReturn } from '../options'
+import type { ResetOnReturn } from './options'
 import { Pool } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'

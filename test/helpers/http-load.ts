@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance } from 'fastify'
 import sensible from '@fastify/sensible'
 import type mysql from 'mysql2/promise'
-import { dbSession } from '../../lib/plugin'
+import { dbSession } from '../../lib/plugin/plugin'
 import type { DbSessionPluginOptions } from '../../lib/options'
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import mysql from 'mysql2/promise'
 import type { PoolLogger } from '../../lib/pool/logger'
 import type { PooledConnection } from '../../lib/pool/pooled-connection'
 import type { Creator, Pool } from '../../lib/pool/base-pool'
-import type { PoolOptions } from '../../lib/options'
+import type { PoolOptions } from '../../lib/pool/options'
 import { adminConnection, databaseUrl } from './db'
 
 interface Teardown { teardown: (fn: () => unknown) => void }

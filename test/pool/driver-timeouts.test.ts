@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise'
 import { performance } from 'node:perf_hooks'
 import { DriverTimeoutError } from '../../lib/errors'
 import { QueuePool } from '../../lib/pool'
-import type { PoolOptions } from '../../lib/options'
+import type { PoolOptions } from '../../lib/pool/options'
 import { startFakeServer, startSilentServer } from '../helpers/fake-server'
 import { fakeLogger, threadOf } from '../helpers/pool'
 

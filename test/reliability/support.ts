@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import sensible from '@fastify/sensible'
-import { dbSession } from '../../lib/plugin'
+import { dbSession } from '../../lib/plugin/plugin'
 import type { DbSessionPluginOptions } from '../../lib/options'
 
 interface Teardown { teardown: (fn: () => unknown) => void }

@@ -3,9 +3,9 @@
  * (startup migrations, jobs, health checks).
  */
 import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2'
-import type { Pool } from './pool/base-pool'
-import type { PoolStats } from './pool/stats'
-import { Session, type SessionOptions } from './session'
+import type { Pool } from '../pool/base-pool'
+import type { PoolStats } from '../pool/stats'
+import { Session, type SessionOptions } from '../session/session'
 
 type Sql = string | QueryOptions
 

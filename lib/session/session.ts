@@ -9,10 +9,10 @@ import { performance } from 'node:perf_hooks'
 import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2'
 import {
   DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionStateError
-} from './errors'
-import type { Pool } from './pool/base-pool'
-import { isDisconnectError, isPoisoningError } from './pool/driver'
-import type { PooledConnection } from './pool/pooled-connection'
+} from '../errors'
+import type { Pool } from '../pool/base-pool'
+import { isDisconnectError, isPoisoningError } from '../pool/driver'
+import type { PooledConnection } from '../pool/pooled-connection'
 
 export interface SessionOptions {
   /**
