@@ -208,6 +208,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   protected _forget (record: ConnectionRecord): void {
     void this._closeConnection(record, record.broken || (record.connection !== null && !isConnectionUsable(record.connection)))
     this._records.delete(record)
+    // close() may be waiting for this one (whatever its dispose epoch).
+    if (this.#drained !== undefined && !this.#busy()) this.#drained()
   }
 
   /**
@@ -248,6 +250,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       if (this._opts.prePing && !record.fresh && performance.now() - record.lastUsedAt >= this._opts.prePingBypass) {
         await this.#prePing(record)
       }
+      // Opened after close() gave up waiting (closeTimeout): never hand out from a closed pool.
+      if (this.#closedAll) throw new PoolClosedError()
     } catch (err) {
       record.holders--
       this._checkoutFailed(record, isNew)
@@ -394,16 +398,29 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
 
   #closing: Promise<void> = Promise.resolve()
   #drained: (() => void) | undefined = undefined
+  /** close() stopped waiting: a connection that finishes opening now is closed, not handed out. */
+  #closedAll = false
+
+  /**
+   * Something is still checked out or being opened: the subclass's count, or any slot held,
+   * including slots of an older dispose epoch (forgotten by the counters, not by close()).
+   */
+  #busy (): boolean {
+    if (this._outstanding() > 0) return true
+    for (const record of this._records) if (record.holders > 0) return true
+    return false
+  }
 
   async #drainAndClose (): Promise<void> {
-    if (this._outstanding() > 0) {
+    if (this.#busy()) {
       await new Promise<void>((resolve) => {
         this.#drained = resolve
         if (Number.isFinite(this._opts.closeTimeout)) setTimeout(resolve, this._opts.closeTimeout).unref()
       })
       this.#drained = undefined
-      if (this._outstanding() > 0) this._log.warn({ dbPool: this.stats() }, 'Pool closed with connections still checked out; they were closed')
+      if (this.#busy()) this._log.warn({ dbPool: this.stats() }, 'Pool closed with connections still checked out; they were closed')
     }
+    this.#closedAll = true
     const ends: Promise<void>[] = []
     for (const record of this._records) {
       // Stragglers still checked out are destroyed; their running statements fail with PoolClosedError.
@@ -421,7 +438,6 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** Subclasses call this when a slot comes back after close() began. */
   protected _returnedWhileClosing (record: ConnectionRecord): void {
     this._forget(record)
-    if (this.#drained !== undefined && this._outstanding() === 0) this.#drained()
   }
 }
 

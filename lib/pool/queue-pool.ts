@@ -176,9 +176,9 @@ export class QueuePool extends Pool {
     const idle = this.#idle
     this.#idle = []
     for (const record of idle) this._forget(record)
-    // Checked-out slots are forgotten (SQLAlchemy); they are closed when they come back.
+    // Checked-out slots are forgotten by the counters (SQLAlchemy) and closed when they come back;
+    // they stay in _records so that close() still waits for them and closes them.
     this._epoch++
-    for (const record of this._records) if (record.epoch !== this._epoch) this._records.delete(record)
     this.#overflow = -this.#poolSize
     this._counters = newCounters()
     this._log.info({ dbPool: this.stats() }, `Pool disposed. ${this.status()}`)
