@@ -14,7 +14,7 @@ const hasHeld = (m: PoolModel): boolean => m.held.size > 0
 const hasHeldLive = (m: PoolModel): boolean => [...m.held.values()].some((s) => s.state === 'live')
 const hasHeldUsable = (m: PoolModel): boolean => [...m.held.values()].some((s) => s.state === 'live' || s.state === 'broken')
 const hasHung = (m: PoolModel): boolean => m.pending.some((p) => p.kind === 'hung')
-const hasWaiter = (m: PoolModel): boolean => m.pending.some((p) => p.kind === 'waiting')
+const hasWaiter = (m: PoolModel): boolean => m.pending.some((p) => p.abandoned !== true)
 
 export class Connect implements Cmd {
   check (): boolean { return true }
@@ -48,7 +48,7 @@ export class Use implements Cmd {
 export class Kill implements Cmd {
   constructor (readonly i: number, readonly held: boolean) {}
   check (m: PoolModel): boolean {
-    return this.held ? hasHeldLive(m) && !m.closedAll : m.idle.some((s) => s.state === 'live')
+    return this.held ? hasHeldLive(m) && !m.closedAll : m.idle.some((s) => s.state === 'live' && s.seen)
   }
 
   run (_m: PoolModel, r: PoolSystem): Promise<void> { return r.kill(this.i, this.held) }
@@ -109,7 +109,8 @@ export const commandArbitraries: Array<fc.Arbitrary<Cmd>> = [
   index.map((i) => new Release(i)),
   fc.constant(new Advance()),
   fc.constant(new Dispose()),
-  fc.constant(new ClosePool())
+  fc.constant(new ClosePool()),
+  index.map((i) => new Abort(i))
 ]
 
 export const optionsArbitrary: fc.Arbitrary<ModelOptions> = fc.record({

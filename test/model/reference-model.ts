@@ -25,6 +25,8 @@ export interface ModelSlot {
   openedAt: number
   /** Still counted by the pool (false once forgotten: discarded, closed, old epoch returned). */
   alive: boolean
+  /** Handed out at least once (the harness has seen its real slot). */
+  seen: boolean
 }
 
 export type Fault = 'fail' | 'hang'
@@ -35,11 +37,13 @@ export interface Pending {
   /** For a hung connect: the slot being opened and whether it is a new slot. */
   slot?: ModelSlot
   isNew?: boolean
+  /** Its caller aborted while it was being opened: the connection goes to the pool when it arrives. */
+  abandoned?: boolean
 }
 
 /** How a checkout ended, as the model predicts it. */
 export type Outcome =
-  | { id: number, ok: true, slot: ModelSlot, isNewSlot: boolean, reconnected: boolean }
+  | { id: number, ok: true, slot: ModelSlot, firstSight: boolean, reconnected: boolean }
   | { id: number, ok: false, error: 'closed' | 'unavailable' | 'aborted' }
 
 export interface ModelOptions {
@@ -206,10 +210,15 @@ export class PoolModel {
     for (const slot of this.held.values()) if (slot.state !== 'empty') slot.state = 'destroyed'
   }
 
-  /** AbortSignal of a waiter fired: it leaves the queue. */
+  /**
+   * The checkout's AbortSignal fired: rejected at once with its reason. A waiter leaves the queue;
+   * a connect in progress goes on and its slot goes to the next waiter or the pool when it arrives.
+   */
   abort (pendingId: number): Outcome[] {
     return this.#step(() => {
-      this.pending = this.pending.filter((p) => p.id !== pendingId)
+      const p = this.pending.find((q) => q.id === pendingId) as Pending
+      if (p.kind === 'waiting') this.pending = this.pending.filter((q) => q !== p)
+      else p.abandoned = true
       this.outcomes.push({ id: pendingId, ok: false, error: 'aborted' })
     })
   }
@@ -240,7 +249,7 @@ export class PoolModel {
   }
 
   #newSlot (): ModelSlot {
-    return { key: this.#nextKey++, epoch: this.epoch, state: 'empty', generation: this.generation, openedAt: this.clock, alive: true }
+    return { key: this.#nextKey++, epoch: this.epoch, state: 'empty', generation: this.generation, openedAt: this.clock, alive: true, seen: false }
   }
 
   #checkoutNew (p: Pending): void {
@@ -254,7 +263,7 @@ export class PoolModel {
 
   #checkout (slot: ModelSlot, isNew: boolean, p: Pending): void {
     if (slot.state === 'live' && !this.#stale(slot)) {
-      this.#handOut(slot, isNew, p, false)
+      this.#handOut(slot, p, false)
       return
     }
     // Reconnect (empty slot) or recycle (stale): the old connection is closed first.
@@ -285,16 +294,18 @@ export class PoolModel {
     slot.openedAt = this.clock
     if (this.closedAll) {
       // Opened after close() gave up: refused, and the late connection closed.
-      this.outcomes.push({ id: p.id, ok: false, error: 'closed' })
+      if (p.abandoned !== true) this.outcomes.push({ id: p.id, ok: false, error: 'closed' })
       this.#checkoutFailed(slot, isNew)
       return
     }
-    this.#handOut(slot, isNew, p, reconnect)
+    if (p.abandoned === true) return this.#returnSlot(slot)
+    this.#handOut(slot, p, reconnect)
   }
 
-  #handOut (slot: ModelSlot, isNew: boolean, p: Pending, reconnected: boolean): void {
+  #handOut (slot: ModelSlot, p: Pending, reconnected: boolean): void {
     this.held.set(p.id, slot)
-    this.outcomes.push({ id: p.id, ok: true, slot, isNewSlot: isNew, reconnected })
+    this.outcomes.push({ id: p.id, ok: true, slot, firstSight: !slot.seen, reconnected })
+    slot.seen = true
   }
 
   #checkoutFailed (slot: ModelSlot, isNew: boolean): void {
