@@ -175,5 +175,9 @@ export function parseConnectionUrl (url: string): string {
 /** The URL with any password replaced by `****`, for messages and logs. */
 export function redactUrl (url: string): string {
   // Greedy up to the last '@' before the host: a password may itself contain '@'.
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^/]*@/i, '$1****@')
+  const masked = url.replace(/^([^:/@]*:\/\/[^:/@]*:)[^/]*@/, '$1****@')
+  if (masked !== url) return masked
+  // A raw '/' in the password, or no scheme before `user:password@`: mask up to the last '@' of
+  // all (masking too much beats showing a password).
+  return url.replace(/^([^:/@]*:\/\/[^:/@]*:|[^:/@]*:(?!\/\/))[\s\S]*@/, '$1****@')
 }
