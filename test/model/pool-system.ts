@@ -20,7 +20,8 @@ import { PoolModel, type ModelOptions, type ModelSlot, type Outcome } from './re
 
 /** close() timeouts the model knows: 0 (gives up at once) or one no sequence reaches. */
 export const LONG_CLOSE_TIMEOUT = 60_000
-const SETTLE_MS = 5000
+// Generous: the machine may be loaded; only a real hang waits this long.
+const SETTLE_MS = 20_000
 
 interface Checkout {
   promise: Promise<PooledConnection>
