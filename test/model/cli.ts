@@ -1,17 +1,24 @@
 /**
- * The long model-based run: `npm run test:model -- --runs 20000 [--seed N] [--max-commands 30]`.
+ * The long model-based run: `npm run test:model -- --runs 20000 [--seed N] [--max-commands 30] [--private-server]`.
  * Prints the figures (sequences, steps, time, seed) and, on failure, the shrunk counterexample
  * (paste it into test/model/counterexamples.test.ts). Exit code 1 on a failure.
  */
 import { parseArgs } from 'node:util'
-import { adminConnection, databaseUrl } from '../helpers/db'
+import { adminConnection, databaseUrl, startPrivateServer } from '../helpers/db'
 import { runModel } from './commands'
 
 async function main (): Promise<number> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '1000' }, seed: { type: 'string' }, 'max-commands': { type: 'string', default: '30' } }
+    options: {
+      runs: { type: 'string', default: '1000' },
+      seed: { type: 'string' },
+      'max-commands': { type: 'string', default: '30' },
+      // A throwaway mariadbd of its own, so a long run can go on beside the test suite.
+      'private-server': { type: 'boolean', default: false }
+    }
   })
-  const url = await databaseUrl()
+  const server = values['private-server'] ? await startPrivateServer() : undefined
+  const url = server?.url ?? await databaseUrl()
   const admin = await adminConnection(url)
   try {
     const result = await runModel({
@@ -31,6 +38,7 @@ async function main (): Promise<number> {
     return 0
   } finally {
     await admin.end()
+    await server?.remove()
   }
 }
 
