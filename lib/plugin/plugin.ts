@@ -19,7 +19,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import fp from 'fastify-plugin'
 import mysql from 'mysql2/promise'
 import { DbFacade } from './db-facade'
-import { CommitFailedError } from '../errors'
+import { CommitFailedError, TransactionConflictError } from '../errors'
 import { resolvePluginOptions, type DbSessionPluginOptions, type PoolClassName, type PoolOptions } from '../options'
 import { AssertionPool } from '../pool/assertion-pool'
 import type { Creator, Pool } from '../pool/base-pool'
@@ -28,6 +28,8 @@ import { NullPool } from '../pool/null-pool'
 import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
+import { resolveRouteTransaction, type TransactionOptions } from '../session/transaction-options'
+import { commitWhenSent } from './streamed-response'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,8 +41,11 @@ declare module 'fastify' {
     db: DbFacade
   }
   interface FastifyContextConfig {
-    /** `{ transaction: true }`: the request's work runs in one transaction, committed before the response. */
-    db?: { transaction?: boolean }
+    /**
+     * `{ transaction: true }`: the request's work runs in one transaction, committed before the
+     * response; `{ transaction: { isolationLevel, readOnly } }` sets how that transaction begins.
+     */
+    db?: { transaction?: boolean | TransactionOptions }
   }
 }
 
@@ -90,8 +95,8 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       const state = this as unknown as RequestState
       let session = state[kSession]
       if (session === null) {
-        const config = this.routeOptions.config as { db?: { transaction?: boolean } }
-        session = new Session(pool, { transaction: config.db?.transaction === true })
+        const config = this.routeOptions.config as { db?: { transaction?: boolean | TransactionOptions } }
+        session = new Session(pool, { transaction: config.db?.transaction, logger: this.log })
         state[kSession] = session
         const s = session
         // Fires on every path, also when no other hook runs (abort, timeout, hijack).
@@ -99,6 +104,11 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       }
       return session
     }
+  })
+
+  // A bad config.db.transaction fails when the route is registered, not at its first request.
+  fastify.addHook('onRoute', function checkRouteTransaction (route) {
+    resolveRouteTransaction((route.config as { db?: { transaction?: unknown } } | undefined)?.db?.transaction, `${String(route.method)} ${route.url}`)
   })
 
   fastify.addHook('onError', function markFailed (request, _reply, _error, done) {
@@ -141,6 +151,11 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
  */
 async function endOfHandler (session: Session, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const failed = (request as unknown as RequestState)[kFailed] || reply.statusCode >= 400
+  if (session.streaming) {
+    // The response is (fed by) a stream still reading: the response's 'close' ends the session.
+    if (session.isUnitOfWork && !failed) commitWhenSent(session, request, reply)
+    return
+  }
   if (session.busy) {
     if (failed) {
       // Handler timeout (or an error while a statement runs): the session closes now, so the
@@ -167,7 +182,8 @@ async function endOfHandler (session: Session, request: FastifyRequest, reply: F
   } catch (err) {
     await closeQuietly(session, request)
     ;(request as unknown as RequestState)[kFailed] = true
-    throw err instanceof CommitFailedError ? err : new CommitFailedError(err)
+    // A deadlock or Galera certification failure on COMMIT stays a retryable 503.
+    throw err instanceof CommitFailedError || err instanceof TransactionConflictError ? err : new CommitFailedError(err)
   }
   await closeQuietly(session, request)
 }

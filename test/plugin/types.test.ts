@@ -32,8 +32,11 @@ t.test('request.db is a Session and app.db a DbFacade', async (t) => {
         const [rows] = await request.db.query<import('mysql2').RowDataPacket[]>('SELECT 1 AS one')
         return { one: rows[0].one as number }
       })
-      // @ts-expect-error the route's db config takes a boolean transaction flag
-      app.get('/wrong', { config: { db: { transaction: 'yes' } } }, async () => ({}))
+      const wrongRoutes = (): void => {
+        // @ts-expect-error isolationLevel is one of the four SQL levels
+        app.get('/wrong-level', { config: { db: { transaction: { isolationLevel: 'SNAPSHOT' } } } }, async () => ({}))
+      }
+      void wrongRoutes // (would also fail at registration: see transaction-options.test.ts)
     }
   })
   const facade: DbFacade = app.db
