@@ -3,19 +3,31 @@
  * `connection` option (URL or mysql2 options). Fails at register time naming the option.
  */
 import type { ConnectionOptions } from 'mysql2'
+import { withUrlTls } from './connection-tls'
+import { DEFAULT_MAX_PREPARED_STATEMENTS } from './pool/statement-budget'
 import { InvalidOptionError } from './errors'
 import type { Pool } from './pool/base-pool'
 import {
-  boolean, defaultPoolOptions, fail, oneOf, POOL_CLASSES, rejectUnknown, resolvePoolOptions,
+  boolean, defaultPoolOptions, fail, integer, oneOf, POOL_CLASSES, rejectUnknown, resolvePoolOptions,
   type PoolClassName, type PoolOptions, type ResetOnReturn
 } from './pool/options'
 
 export { defaultPoolOptions, rejectUnknown, resolvePoolOptions, type PoolClassName, type PoolOptions, type ResetOnReturn }
 export type { ResolvedPoolOptions } from './pool/options'
 
+/** `connection` as a function, called for every new connection (rotating passwords, IAM tokens). */
+export type ConnectionSource = () => string | ConnectionOptions | Promise<string | ConnectionOptions>
+
 export interface DbSessionPluginOptions {
-  /** A `mysql://user:password@host:port/database` URL, or mysql2 ConnectionOptions. */
-  connection?: string | ConnectionOptions
+  /**
+   * A `mysql://user:password@host:port/database` URL, mysql2 ConnectionOptions, or a function
+   * (sync or async) returning either, called for every new connection.
+   */
+  connection?: string | ConnectionOptions | ConnectionSource
+  /** Prepared statements cached per connection by execute() (LRU; evicted ones are closed on the server). */
+  maxPreparedStatements?: number
+  /** Sets up every new connection before its first hand-out (the raw mysql2/promise connection). */
+  onConnect?: PoolOptions['onConnect']
   /** Use this pool instead of building one (SQLAlchemy's `create_engine(pool=...)`); closed with the app. */
   pool?: Pool
   poolClass?: PoolClassName
@@ -50,10 +62,11 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   poolResetTimeout: 'resetTimeout',
   poolPrePingBypass: 'prePingBypass',
   poolCloseTimeout: 'closeTimeout',
-  leakDetectionThreshold: 'leakDetectionThreshold'
+  leakDetectionThreshold: 'leakDetectionThreshold',
+  onConnect: 'onConnect'
 })
 
-const PLUGIN_OPTION_NAMES = ['connection', 'pool', 'poolClass', 'logPoolStats', ...Object.keys(PLUGIN_TO_POOL)]
+const PLUGIN_OPTION_NAMES = ['connection', 'pool', 'poolClass', 'logPoolStats', 'maxPreparedStatements', ...Object.keys(PLUGIN_TO_POOL)]
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
 const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
@@ -70,12 +83,13 @@ interface ResolvedPluginCommon {
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
+  maxPreparedStatements: number
 }
 
 /** Either a pool was given, or the connection options to build one. */
 export type ResolvedPluginOptions =
   | ResolvedPluginCommon & { pool: Pool, connection: undefined }
-  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions }
+  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions | ConnectionSource }
 
 export function resolvePluginOptions (options: DbSessionPluginOptions): ResolvedPluginOptions {
   if (options === null || typeof options !== 'object') fail('options', 'an object', options)
@@ -95,15 +109,18 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   }
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
   const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
+  const maxPreparedStatements = options.maxPreparedStatements === undefined ? DEFAULT_MAX_PREPARED_STATEMENTS : integer('maxPreparedStatements', options.maxPreparedStatements, 1)
   if (options.pool !== undefined) {
     if (options.connection !== undefined) {
       throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
     }
     const p = options.pool as { connect?: unknown } | null
     if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
-    return { connection: undefined, pool: options.pool, poolClass, poolOptions, logPoolStats }
+    return { connection: undefined, pool: options.pool, poolClass, poolOptions, logPoolStats, maxPreparedStatements }
   }
-  return { connection: resolveConnection(options.connection, poolOptions), pool: undefined, poolClass, poolOptions, logPoolStats }
+  // A function is called (and what it returns validated) for every new connection.
+  const connection = typeof options.connection === 'function' ? options.connection : resolveConnection(options.connection, poolOptions)
+  return { connection, pool: undefined, poolClass, poolOptions, logPoolStats, maxPreparedStatements }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */
@@ -117,7 +134,7 @@ export function resolveConnection (connection: unknown, poolOptions: PoolOptions
     connectTimeout: Number.isFinite(connectTimeout) ? connectTimeout : undefined
   }
   if (typeof connection === 'string') {
-    return { ...base, uri: parseConnectionUrl(connection) }
+    return { ...base, ...withUrlTls(parseConnectionUrl(connection)) }
   }
   if (connection === null || typeof connection !== 'object' || Array.isArray(connection)) {
     fail('connection', "a URL string like 'mysql://user:password@127.0.0.1:3306/database' or mysql2 connection options", connection)
@@ -131,7 +148,10 @@ export function resolveConnection (connection: unknown, poolOptions: PoolOptions
     }
   }
   const c = connection as ConnectionOptions
-  if (typeof c.uri === 'string') parseConnectionUrl(c.uri)
+  if (typeof c.uri === 'string') {
+    const fromUrl = withUrlTls(parseConnectionUrl(c.uri))
+    return { ...base, ...fromUrl, ...c, uri: fromUrl.uri }
+  }
   return { ...base, ...c }
 }
 

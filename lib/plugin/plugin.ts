@@ -17,10 +17,12 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import mysql from 'mysql2/promise'
 import { DbFacade } from './db-facade'
 import { CommitFailedError, TransactionConflictError } from '../errors'
 import { resolvePluginOptions, type DbSessionPluginOptions, type PoolClassName, type PoolOptions } from '../options'
+import { defaultPoolOptions, stripUndefined } from '../pool/options'
+import { poolConnectionLimit } from '../pool/statement-budget'
+import { connectionCreator } from './connection-factory'
 import { AssertionPool } from '../pool/assertion-pool'
 import type { Creator, Pool } from '../pool/base-pool'
 import type { PoolLogger } from '../pool/logger'
@@ -75,8 +77,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   if (options.pool !== undefined) {
     pool = options.pool
   } else {
-    const connection = options.connection
-    pool = new POOL_CLASSES[options.poolClass](() => mysql.createConnection(connection), { ...options.poolOptions, logger: poolLog })
+    const o = { ...defaultPoolOptions, ...stripUndefined(options.poolOptions) }
+    const creator = connectionCreator({ ...options, poolMax: poolConnectionLimit(o.poolSize, o.maxOverflow), log: poolLog })
+    pool = new POOL_CLASSES[options.poolClass](creator, { ...options.poolOptions, logger: poolLog })
   }
   const facade = new DbFacade(pool)
   fastify.decorate('db', facade)
