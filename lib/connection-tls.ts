@@ -38,16 +38,11 @@ function urlTlsOptions (url: URL): { ssl: ConnectionOptions['ssl'] } | undefined
   if (/^(true|1|required?|on)$/i.test(v)) return { ssl: {} }
   if (/^(false|0|off|disabled?)$/i.test(v)) return { ssl: undefined }
   if (v.startsWith('{')) {
-    let parsed: unknown
     try {
-      parsed = JSON.parse(v)
+      return { ssl: JSON.parse(v) as object } // starts with '{': an object when it parses
     } catch {
       throw new InvalidOptionError('connection', `Invalid option connection: the URL parameter ssl is not valid JSON; ${HOW}`)
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new InvalidOptionError('connection', `Invalid option connection: the URL parameter ssl must be a JSON object; ${HOW}`)
-    }
-    return { ssl: parsed }
   }
   if (v === 'Amazon RDS') return { ssl: v } // mysql2's (deprecated) named profile
   throw new InvalidOptionError('connection', `Invalid option connection: unsupported URL parameter ssl=${JSON.stringify(value.slice(0, 40))}; ${HOW}`)
