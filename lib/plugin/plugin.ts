@@ -31,7 +31,7 @@ import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
 import { resolveRouteTransaction, type TransactionOptions } from '../session/transaction-options'
-import { commitWhenSent } from './streamed-response'
+import { commitWhenStreamed } from './streamed-response'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -156,7 +156,7 @@ async function endOfHandler (session: Session, request: FastifyRequest, reply: F
   const failed = (request as unknown as RequestState)[kFailed] || reply.statusCode >= 400
   if (session.streaming) {
     // The response is (fed by) a stream still reading: the response's 'close' ends the session.
-    if (session.isUnitOfWork && !failed) commitWhenSent(session, request, reply)
+    if (session.isUnitOfWork && !failed) commitWhenStreamed(session, request, reply)
     return
   }
   if (session.busy) {

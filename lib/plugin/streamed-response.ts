@@ -2,18 +2,20 @@
  * A handler that answers with `request.db.stream(...)` (or a pipeline fed by one) returns before a
  * single row was read, so the session can't be finished in onSend: waiting there for the statement
  * would wait for a response that is only written after onSend. The session stays open until the
- * response ends; its 'close' closes the session (an unfinished stream is stopped with KILL QUERY
- * and the connection reset). A unit of work commits once the response was fully written
- * ('finish'), before that 'close' gives the connection back; a client that went away first gets
- * a rollback. A failed commit can then only be logged: the status line is long gone.
+ * response ends (onResponse, or the response's 'close' on an abort, closes it; an unfinished
+ * stream is then stopped with KILL QUERY and the connection reset). A unit of work commits as soon
+ * as its streams were read to the end, just before the last bytes go out (close() lets that
+ * COMMIT finish); a stream that fails or a client that leaves first gets a rollback. A failed
+ * commit can only be logged (and the connection's response cut): the status line is long gone.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Session } from '../session/session'
 
-export function commitWhenSent (session: Session, request: FastifyRequest, reply: FastifyReply): void {
-  reply.raw.once('finish', () => {
+export function commitWhenStreamed (session: Session, request: FastifyRequest, reply: FastifyReply): void {
+  session.afterStreams(() => {
     session.commit().catch((err: unknown) => {
       request.log.error({ err }, 'The transaction of a streamed response could not be committed; it was rolled back')
+      reply.raw.destroy() // the client must not take a complete-looking response for a committed one
     })
   })
 }

@@ -147,6 +147,21 @@ export class Session {
   }
 
   /**
+   * Calls `fn` synchronously once every open stream was read to its end (not if one is destroyed
+   * first): a streamed response's unit of work commits there, before the response finishes.
+   */
+  afterStreams (fn: () => void): void {
+    let pending = 0
+    const ended = (): void => { if (--pending === 0) fn() }
+    for (const stream of this.#streams) {
+      if (stream.readableEnded) continue
+      pending++
+      stream.once('end', ended)
+    }
+    if (pending === 0) fn()
+  }
+
+  /**
    * Starts a transaction, with an isolation level and/or read-only if given (for this transaction
    * only). Inside one already, use transaction(fn) for a savepoint.
    */
