@@ -4,10 +4,12 @@
  * the back-off bounds; and the HTTP status of a route whose unit of work deadlocks.
  */
 import t from 'tap'
+import mysql from 'mysql2/promise'
 import type { RowDataPacket } from 'mysql2'
 import { Session, TransactionConflictError, TransactionStateError } from '../../lib'
 import { QueuePool } from '../../lib/pool'
 import { backoffDelay, BASE_DELAY_MS, MAX_DELAY_MS, runWithRetries, serverConflict } from '../../lib/session/retry'
+import { startFakeServer } from '../helpers/fake-server'
 import { admin, fakeLogger, realPool } from '../helpers/pool'
 import { buildApp, deferred, listen, request } from '../plugin/_helpers'
 
@@ -151,4 +153,31 @@ t.test('retries', async (t) => {
     t.notMatch(loser.body, /Deadlock found|UPDATE/, 'no server text or SQL in the response')
     t.same((await rows()).map((r) => r.v), [1, 1], 'the loser\'s work was rolled back')
   })
+})
+
+t.test('Galera: a certification failure on COMMIT (1213) is retried, and a unit of work answers 503', async (t) => {
+  // No single real server fails a COMMIT with 1213; mysql2's fake server does, on cue.
+  let failCommits = 1
+  const fake = await startFakeServer({
+    query: (sql) => sql === 'COMMIT' && failCommits-- > 0 ? { code: 1213, message: 'Deadlock found when trying to get lock; try restarting transaction (certification failure)' } : 'ok'
+  })
+  t.teardown(() => fake.close())
+  const pool = new QueuePool(() => mysql.createConnection(fake.url), { poolSize: 1, logger: fakeLogger(), closeTimeout: 200 })
+  t.teardown(() => pool.close())
+  const s = new Session(pool, { logger: fakeLogger() })
+  let runs = 0
+  await s.transaction(async () => { runs++; await s.query('UPDATE t SET v = 1') }, { retries: 2 })
+  t.equal(runs, 2, 'fn ran again after the failed COMMIT')
+  t.same(fake.queries.filter((q) => q !== 'ROLLBACK'), ['START TRANSACTION', 'UPDATE t SET v = 1', 'COMMIT', 'START TRANSACTION', 'UPDATE t SET v = 1', 'COMMIT'])
+  await s.close()
+
+  failCommits = 1
+  const { app } = await buildApp(t, {
+    plugin: { connection: fake.url, poolSize: 1 },
+    setup (app) { app.post('/w', { config: { db: { transaction: true } } }, async (request) => { await request.db.query('UPDATE t SET v = 2'); return { ok: true } }) }
+  })
+  const res = await app.inject({ method: 'POST', url: '/w' })
+  t.equal(res.statusCode, 503, 'a conflict on COMMIT stays retryable, not a 500 commit failure')
+  t.equal(res.headers['retry-after'], '1')
+  t.match(res.json(), { code: 'FST_DB_TRANSACTION_CONFLICT' })
 })
