@@ -22,6 +22,7 @@ export type DbErrorCode =
   | 'FST_DB_QUERY_FAILED'
   | 'FST_DB_DISCONNECTED'
   | 'FST_DB_TRANSACTION_CONFLICT'
+  | 'FST_DB_NO_REQUEST'
 
 /** Base class: `instanceof DbError` catches everything this package throws. */
 export class DbError extends Error {
@@ -193,5 +194,17 @@ export class TransactionConflictError extends QueryError {
       retryAfter: 1
     })
     this.attempts = attempts
+  }
+}
+
+/** `app.db.current()` outside any request's async context. */
+export class NoRequestError extends DbError {
+  constructor (where = 'app.db') {
+    super(
+      'FST_DB_NO_REQUEST',
+      `${where}.current() was called outside a request: no request's async context is running here. ` +
+        `Outside requests use ${where}.session() (and close it) or ${where}.query()`,
+      500
+    )
   }
 }

@@ -13,12 +13,12 @@ export type { RowStream, StreamOptions } from './session/stream'
 export { DbFacade } from './plugin/db-facade'
 export {
   Pool, QueuePool, NullPool, StaticPool, AssertionPool, PooledConnection,
-  type Creator, type PoolEvents, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection, type OnConnect
+  type Creator, type PoolEvents, type CheckoutOptions, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection, type OnConnect
 } from './pool'
 export {
   DbError, InvalidOptionError, PoolTimeoutError, PoolClosedError, DatabaseUnavailableError, DriverTimeoutError,
   ConnectionInvalidatedError, AlreadyCheckedOutError, SessionClosedError, PendingRollbackError,
-  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, TransactionConflictError, type DbErrorCode
+  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, TransactionConflictError, type DbErrorCode
 } from './errors'
 export {
   defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ConnectionSource, type ResetOnReturn, type PoolClassName

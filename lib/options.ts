@@ -20,6 +20,16 @@ export type ConnectionSource = () => string | ConnectionOptions | Promise<string
 
 export interface DbSessionPluginOptions {
   /**
+   * Registers a further database under this name: `request.dbs.NAME` / `app.dbs.NAME` instead of
+   * `request.db` / `app.db`. A JavaScript identifier; each name once per app.
+   */
+  name?: string
+  /**
+   * Run route handlers in their request's async context so `app.db.current()` finds the request's
+   * session from any module (default true). Off: a little less work per request, no current().
+   */
+  requestContext?: boolean
+  /**
    * A `mysql://user:password@host:port/database` URL, mysql2 ConnectionOptions, or a function
    * (sync or async) returning either, called for every new connection.
    */
@@ -44,6 +54,11 @@ export interface DbSessionPluginOptions {
   poolPrePingBypass?: number
   poolCloseTimeout?: number
   leakDetectionThreshold?: number
+  /** Controlled delay: a checkout's wait cap (ms) once the queue stayed non-empty for poolQueueInterval; 0 = off. */
+  poolQueueTarget?: number
+  poolQueueInterval?: number
+  /** Serve the newest waiter first while the queue is congested. */
+  poolAdaptiveLifo?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
 }
@@ -63,10 +78,14 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   poolPrePingBypass: 'prePingBypass',
   poolCloseTimeout: 'closeTimeout',
   leakDetectionThreshold: 'leakDetectionThreshold',
+  poolQueueTarget: 'queueTarget',
+  poolQueueInterval: 'queueInterval',
+  poolAdaptiveLifo: 'adaptiveLifo',
   onConnect: 'onConnect'
 })
 
-const PLUGIN_OPTION_NAMES = ['connection', 'pool', 'poolClass', 'logPoolStats', 'maxPreparedStatements', ...Object.keys(PLUGIN_TO_POOL)]
+const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', 'maxPreparedStatements', ...Object.keys(PLUGIN_TO_POOL)]
+const NAME_PATTERN = /^[A-Za-z_$][\w$]*$/
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
 const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
@@ -80,6 +99,8 @@ const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
 })
 
 interface ResolvedPluginCommon {
+  name: string | undefined
+  requestContext: boolean
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
@@ -110,17 +131,23 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
   const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
   const maxPreparedStatements = options.maxPreparedStatements === undefined ? DEFAULT_MAX_PREPARED_STATEMENTS : integer('maxPreparedStatements', options.maxPreparedStatements, 1)
+  const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
+  const name = options.name
+  if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
+    fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
+  }
+  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, maxPreparedStatements }
   if (options.pool !== undefined) {
     if (options.connection !== undefined) {
       throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
     }
     const p = options.pool as { connect?: unknown } | null
     if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
-    return { connection: undefined, pool: options.pool, poolClass, poolOptions, logPoolStats, maxPreparedStatements }
+    return { ...common, connection: undefined, pool: options.pool }
   }
   // A function is called (and what it returns validated) for every new connection.
   const connection = typeof options.connection === 'function' ? options.connection : resolveConnection(options.connection, poolOptions)
-  return { connection, pool: undefined, poolClass, poolOptions, logPoolStats, maxPreparedStatements }
+  return { ...common, connection, pool: undefined }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */

@@ -6,7 +6,7 @@
  * prepared-statement cache, and the first one reads the server's `max_prepared_stmt_count` to
  * check the pool against it.
  */
-import mysql from 'mysql2/promise'
+import mysql, { type Connection } from 'mysql2/promise'
 import type { ConnectionOptions, RowDataPacket } from 'mysql2'
 import { resolveConnection, type ConnectionSource, type PoolOptions } from '../options'
 import type { Creator } from '../pool/base-pool'
@@ -30,17 +30,25 @@ export function connectionCreator (settings: CreatorSettings): Creator {
     const options = typeof connection === 'function' ? resolveConnection(await connection(), poolOptions) : connection
     const conn = await mysql.createConnection({ maxPreparedStatements, ...options })
     if (!budgetChecked) {
-      const perConnection = options.maxPreparedStatements ?? maxPreparedStatements
-      try {
-        const [rows] = await conn.query<RowDataPacket[]>('SELECT @@GLOBAL.max_prepared_stmt_count AS serverMax')
-        const warning = statementBudgetWarning({ poolMax, perConnection, serverMax: Number(rows[0].serverMax) })
-        if (warning !== undefined) log.warn({ poolMax, maxPreparedStatements: perConnection, maxPreparedStmtCount: Number(rows[0].serverMax) }, warning)
-        budgetChecked = true
-      } catch (err) {
-        conn.destroy()
-        throw err
-      }
+      budgetChecked = true
+      await checkBudget(conn, poolMax, options.maxPreparedStatements ?? maxPreparedStatements, log)
     }
     return conn
+  }
+}
+
+/**
+ * Best effort: a server or proxy that can't answer (ProxySQL, a restricted user) must not fail the
+ * connect over a warning. The check runs once, on the first connection that opens.
+ */
+async function checkBudget (conn: Connection, poolMax: number, perConnection: number, log: PoolLogger): Promise<void> {
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT @@GLOBAL.max_prepared_stmt_count AS serverMax')
+    const serverMax = Number(rows[0]?.serverMax)
+    if (!Number.isFinite(serverMax)) throw new Error('max_prepared_stmt_count not readable')
+    const warning = statementBudgetWarning({ poolMax, perConnection, serverMax })
+    if (warning !== undefined) log.warn({ poolMax, maxPreparedStatements: perConnection, maxPreparedStmtCount: serverMax }, warning)
+  } catch (err) {
+    log.debug({ err }, 'Could not read max_prepared_stmt_count; prepared statement budget not checked')
   }
 }

@@ -8,14 +8,14 @@
  * COMMIT finish); a stream that fails or a client that leaves first gets a rollback. A failed
  * commit can only be logged (and the connection's response cut): the status line is long gone.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import type { Session } from '../session/session'
 
-export function commitWhenStreamed (session: Session, request: FastifyRequest, reply: FastifyReply): void {
+export function commitWhenStreamed (session: Session, request: FastifyRequest): void {
   session.afterStreams(() => {
     session.commit().catch((err: unknown) => {
       request.log.error({ err }, 'The transaction of a streamed response could not be committed; it was rolled back')
-      reply.raw.destroy() // the client must not take a complete-looking response for a committed one
+      request.raw.destroy() // cuts the response: the client must not take a complete-looking response for a committed one
     })
   })
 }

@@ -10,7 +10,7 @@ import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues
 import {
   DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionConflictError, TransactionStateError
 } from '../errors'
-import type { Pool } from '../pool/base-pool'
+import type { CancelSignal, Pool } from '../pool/base-pool'
 import { isDisconnectError, isPoisoningError } from '../pool/driver'
 import { defaultLogger, type PoolLogger } from '../pool/logger'
 import type { PooledConnection } from '../pool/pooled-connection'
@@ -30,6 +30,11 @@ export interface SessionOptions {
   transaction?: boolean | TransactionOptions
   /** Where transaction retries are logged (`warn`); the request's logger in a request. */
   logger?: PoolLogger
+  /**
+   * Abandons a checkout still waiting for the pool (or a connection still being opened) when it
+   * aborts: the plugin passes the request's, so a request that ended never gets a connection.
+   */
+  signal?: AbortSignal | CancelSignal
 }
 
 /** What a session reports for the request log line (`dbSession`). */
@@ -49,10 +54,11 @@ type Sql = string | QueryOptions
 export class Session {
   readonly #pool: Pool
   /** How the unit of work begins its transactions; undefined when the session is not one. */
-  readonly #unitOfWork: ResolvedTransaction | undefined
+  #unitOfWork: ResolvedTransaction | undefined
   readonly #log: PoolLogger | undefined
   /** Streams still reading; destroyed when the session closes. */
   readonly #streams = new Set<RowStream<unknown>>()
+  readonly #signal: CancelSignal | undefined
   #conn: PooledConnection | null = null
   #acquiring: Promise<PooledConnection> | null = null
   #beginning: Promise<void> | null = null
@@ -72,6 +78,17 @@ export class Session {
     const tx = options?.transaction
     this.#unitOfWork = tx === true ? PLAIN_TRANSACTION : tx === undefined || tx === false ? undefined : resolveTransactionOptions(tx)
     this.#log = options?.logger
+    this.#signal = options?.signal
+  }
+
+  /**
+   * From now on statements run in autocommit, as outside a unit of work: the plugin calls this when
+   * a unit-of-work route hijacks its reply (the response is then the handler's, so no commit can
+   * come before it). Refused while the unit of work's transaction is open.
+   */
+  leaveUnitOfWork (): void {
+    if (this.#inTransaction) throw new TransactionStateError('The unit of work has uncommitted work: commit it (await request.db.commit()) before hijacking the reply')
+    this.#unitOfWork = undefined
   }
 
   /** A transaction is open (begun explicitly or by the unit of work). */
@@ -337,7 +354,7 @@ export class Session {
   #acquire (): Promise<PooledConnection> {
     if (this.#acquiring !== null) return this.#acquiring
     const started = performance.now()
-    this.#acquiring = this.#pool.connect().then((conn) => {
+    this.#acquiring = (this.#signal === undefined ? this.#pool.connect() : this.#pool.connect({ signal: this.#signal })).then((conn) => {
       const now = performance.now()
       this.#waitMs += now - started
       if (this.#closing !== null) {

@@ -2,7 +2,8 @@
  * Transaction options (`begin(options)`, `transaction(fn, options)`, route
  * `config: { db: { transaction: true | options } }`): validated once, turned into the statements
  * that start the transaction. Invalid values fail with FST_DB_INVALID_OPTION naming the accepted
- * values, at route registration for routes and at call time for begin()/transaction().
+ * values, at route registration for routes (lib/plugin/route-config.ts) and at call time for
+ * begin()/transaction().
  */
 import { InvalidOptionError } from '../errors'
 import { boolean, describe, integer, oneOf, rejectUnknown } from '../pool/options'
@@ -52,25 +53,6 @@ export function resolveRunOptions (options: unknown): { tx: ResolvedTransaction,
   const o = options as TransactionRunOptions
   const retries = o.retries === undefined ? 0 : integer('transaction.retries', o.retries, 0)
   return { tx: toStatements(o, 'transaction'), retries }
-}
-
-/**
- * The route config's `db.transaction`: `true`, an options object, or absent/false. Called from an
- * onRoute hook so a typo fails when the route is registered, not at its first request.
- */
-export function resolveRouteTransaction (value: unknown, route: string): ResolvedTransaction | undefined {
-  if (value === undefined || value === false) return undefined
-  if (value === true) return PLAIN_TRANSACTION
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidOptionError('config.db.transaction',
-      `Invalid option config.db.transaction of route ${route}: expected true, false or { isolationLevel, readOnly }, got ${describe(value)}`)
-  }
-  try {
-    return resolveTransactionOptions(value, 'config.db.transaction')
-  } catch (err) {
-    const e = err as InvalidOptionError
-    throw new InvalidOptionError(e.option, e.message.replace(/^Invalid option (\S+?):/, `Invalid option $1 of route ${route}:`).replace(/^Unknown (.*?) option (\S+)\./, `Unknown $1 option $2 of route ${route}.`))
-  }
 }
 
 function check (options: unknown, where: string, keys: string[]): void {

@@ -32,11 +32,12 @@ t.test('request.db is a Session and app.db a DbFacade', async (t) => {
         const [rows] = await request.db.query<import('mysql2').RowDataPacket[]>('SELECT 1 AS one')
         return { one: rows[0].one as number }
       })
-      const wrongRoutes = (): void => {
+      const wrong = (): void => {
         // @ts-expect-error isolationLevel is one of the four SQL levels
-        app.get('/wrong-level', { config: { db: { transaction: { isolationLevel: 'SNAPSHOT' } } } }, async () => ({}))
+        app.get('/wrong', { config: { db: { transaction: { isolationLevel: 'SNAPSHOT' } } } }, async () => ({}))
       }
-      void wrongRoutes // (would also fail at registration: see transaction-options.test.ts)
+      // And at run time the route is refused when it is registered, naming the option and the accepted values.
+      t.throws(wrong, { code: 'FST_DB_INVALID_OPTION', message: /config\.db\.transaction\.isolationLevel: expected one of 'READ UNCOMMITTED'/ })
     }
   })
   const facade: DbFacade = app.db

@@ -8,7 +8,7 @@ import sensible from '@fastify/sensible'
 import type { RowDataPacket } from 'mysql2'
 import dbSession, { InvalidOptionError, QueryError, Session, TransactionStateError } from '../../lib'
 import { QueuePool } from '../../lib/pool'
-import { ISOLATION_LEVELS, resolveRouteTransaction, resolveRunOptions, resolveTransactionOptions } from '../../lib/session/transaction-options'
+import { ISOLATION_LEVELS, resolveRunOptions, resolveTransactionOptions } from '../../lib/session/transaction-options'
 import { admin, realPool, sleep } from '../helpers/pool'
 import { buildApp } from '../plugin/_helpers'
 
@@ -93,7 +93,6 @@ t.test('transaction options', async (t) => {
     t.equal(s.hasConnection, false, 'nothing reached the database')
     t.throws(() => resolveTransactionOptions('SERIALIZABLE'), { message: /expected an object like/ })
     t.same(resolveRunOptions(undefined).retries, 0)
-    t.equal(resolveRouteTransaction(false, 'GET /'), undefined)
   })
 
   t.test('options inside an open transaction are refused, not silently ignored', async (t) => {
@@ -128,9 +127,9 @@ t.test('transaction options', async (t) => {
     t.same((await app.inject('/ro')).json(), { level: 'SERIALIZABLE', readOnly: true, write: 1792 })
     t.same((await app.inject('/plain')).json(), { level: 'REPEATABLE READ', readOnly: false }, 'the next request on the same connection is back to the default')
     const bad = [
-      [{ isolationLevel: 'SNAPSHOT' }, /config\.db\.transaction\.isolationLevel of route GET \/bad: expected one of 'READ UNCOMMITTED'/],
-      [{ readonly: true }, /Unknown config\.db\.transaction option readonly of route GET \/bad\. Did you mean readOnly\?/],
-      ['yes', /config\.db\.transaction of route GET \/bad: expected true, false or \{ isolationLevel, readOnly \}, got "yes"/],
+      [{ isolationLevel: 'SNAPSHOT' }, /config\.db\.transaction\.isolationLevel: expected one of 'READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE', got "SNAPSHOT"/],
+      [{ readonly: true }, /Unknown config\.db\.transaction option readonly\. Did you mean readOnly\?/],
+      ['yes', /config\.db\.transaction: expected true, false or \{ isolationLevel, readOnly \}/],
       [{ retries: 2 }, /Unknown config\.db\.transaction option retries/]
     ] as const
     for (const [transaction, message] of bad) {
