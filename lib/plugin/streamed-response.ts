@@ -12,10 +12,8 @@ import type { FastifyRequest } from 'fastify'
 import type { Session } from '../session/session'
 
 export function commitWhenStreamed (session: Session, request: FastifyRequest): void {
-  session.afterStreams(() => {
-    session.commit().catch((err: unknown) => {
-      request.log.error({ err }, 'The transaction of a streamed response could not be committed; it was rolled back')
-      request.raw.destroy() // cuts the response: the client must not take a complete-looking response for a committed one
-    })
+  session.commitAfterStreams((err) => {
+    request.log.error({ err }, 'The transaction of a streamed response could not be committed; it was rolled back')
+    request.raw.destroy() // cuts the response: the client must not take a complete-looking response for a committed one
   })
 }

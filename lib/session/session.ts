@@ -65,7 +65,7 @@ export class Session {
   #closing: Promise<void> | null = null
   #inTransaction = false
   #pendingRollback: unknown = undefined
-  /** The COMMIT in flight, which close() waits for. */
+  /** The COMMIT of a streamed unit of work in flight, which close() waits for. */
   #committing: Promise<void> | null = null
   #savepoints = 0
   #queries = 0
@@ -164,18 +164,23 @@ export class Session {
   }
 
   /**
-   * Calls `fn` synchronously once every open stream was read to its end (not if one is destroyed
-   * first): a streamed response's unit of work commits there, before the response finishes.
+   * A streamed response's unit of work: commits as soon as every open stream was read to its end
+   * (synchronously at the last 'end', so before the response finishes), never if one is destroyed
+   * first. A close() meanwhile waits for that COMMIT instead of killing it: every row went out.
    */
-  afterStreams (fn: () => void): void {
+  commitAfterStreams (onError: (err: unknown) => void): void {
     let pending = 0
-    const ended = (): void => { if (--pending === 0) fn() }
+    const commit = (): void => {
+      const committing = this.commit()
+      this.#committing = committing
+      committing.catch(onError).finally(() => { if (this.#committing === committing) this.#committing = null })
+    }
     for (const stream of this.#streams) {
       if (stream.readableEnded) continue
       pending++
-      stream.once('end', ended)
+      stream.once('end', () => { if (--pending === 0) commit() })
     }
-    if (pending === 0) fn()
+    if (pending === 0) commit()
   }
 
   /**
@@ -208,13 +213,7 @@ export class Session {
     if (!this.#inTransaction || this.#conn === null) return
     const conn = this.#conn
     this.#inTransaction = false // whatever COMMIT answers, that transaction is over
-    const committing = this.#run(conn, 'COMMIT')
-    this.#committing = committing
-    try {
-      await committing
-    } finally {
-      this.#committing = null
-    }
+    await this.#run(conn, 'COMMIT')
     conn.transactionEnded()
   }
 
@@ -279,8 +278,8 @@ export class Session {
   close (): Promise<void> {
     if (this.#closing !== null) return this.#closing
     if (this.#committing !== null) {
-      // A COMMIT on its way (e.g. after a streamed response) is let through, not killed: its
-      // outcome would be unknown otherwise.
+      // The COMMIT of a streamed unit of work whose rows all went out is let through, not
+      // killed (other statements, a COMMIT included, are interrupted when the request ends).
       const committing = this.#committing
       this.#committing = null
       this.#closing = committing.then(noop, noop).then(() => {
