@@ -10,13 +10,13 @@
  *   BENCH_SIZING_CONNECTIONS=64  autocannon connections for the pool sizing curve
  *   BENCH_MICRO_ROUNDS=7    interleaved rounds of the pool micro-benchmark
  *   BENCH_MICRO_PAIRS=50000 acquire+release pairs per pool per round
- *   BENCH_ONLY=micro,peers,costs,sizing  run only these sections
+ *   BENCH_ONLY=micro,peers,costs,sizing,stream  run only these sections
  *   BENCH_DB_URL=mysql://root@127.0.0.1:3306/test
  *   BENCH_OUT=bench/RESULTS.md  where the markdown goes ('-' = don't write)
  */
 import path from 'node:path'
 
-export const SECTIONS = ['micro', 'peers', 'costs', 'sizing'] as const
+export const SECTIONS = ['micro', 'peers', 'costs', 'sizing', 'stream'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface BenchConfig {

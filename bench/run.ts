@@ -9,6 +9,7 @@ import { runCosts } from './http/costs'
 import { runPeers } from './http/peers'
 import { killAll } from './http/servers'
 import { runSizing } from './http/sizing'
+import { runStream } from './stream'
 import { runMicro } from './micro/micro'
 import { setupDatabase, type DbInfo } from './setup-db'
 
@@ -54,6 +55,7 @@ async function main (): Promise<void> {
   if (cfg.sections.has('peers')) emit('2. HTTP: fastify-db-session vs peers', await runPeers(cfg, progress))
   if (cfg.sections.has('costs')) emit('3. Pre-ping and reset-on-return costs', await runCosts(cfg, progress))
   if (cfg.sections.has('sizing')) emit('4. Pool sizing curve', await runSizing(cfg, progress))
+  if (cfg.sections.has('stream')) emit('5. Streaming 1,000,000 rows over HTTP', await runStream(cfg.dbUrl, cfg.rounds, progress))
   const elapsed = (Date.now() - startedAt.getTime()) / 1000
   parts.push(`_Total benchmark time: ${elapsed.toFixed(0)} s._\n`)
   if (cfg.out !== null) {

@@ -8,6 +8,7 @@
 import sensible from '@fastify/sensible'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { dbSession, type DbSessionPluginOptions } from '../lib'
+import exportRoutes from './routes/export'
 import healthRoutes from './routes/health'
 import itemRoutes from './routes/items'
 import orderRoutes from './routes/orders'
@@ -42,5 +43,6 @@ export function buildApp (opts: AppOptions): FastifyInstance {
   app.register(healthRoutes)
   app.register(itemRoutes)
   app.register(orderRoutes)
+  app.register(exportRoutes)
   return app
 }

@@ -21,6 +21,7 @@ export type DbErrorCode =
   | 'FST_DB_COMMIT_FAILED'
   | 'FST_DB_QUERY_FAILED'
   | 'FST_DB_DISCONNECTED'
+  | 'FST_DB_TRANSACTION_CONFLICT'
   | 'FST_DB_NO_REQUEST'
 
 /** Base class: `instanceof DbError` catches everything this package throws. */
@@ -152,10 +153,14 @@ export class QueryError extends DbError {
   readonly sqlState: string | undefined
   readonly dbCode: string | undefined
 
-  constructor (cause: unknown) {
+  constructor (cause: unknown, kind?: { code: DbErrorCode, message: string, statusCode: number, retryAfter?: number }) {
     const c = (cause ?? {}) as { errno?: unknown, sqlState?: unknown, code?: unknown }
     const dbCode = typeof c.code === 'string' ? c.code : undefined
-    super('FST_DB_QUERY_FAILED', dbCode === undefined ? 'Database query failed' : `Database query failed (${dbCode})`, 500, { cause })
+    super(
+      kind?.code ?? 'FST_DB_QUERY_FAILED',
+      kind?.message ?? (dbCode === undefined ? 'Database query failed' : `Database query failed (${dbCode})`),
+      kind?.statusCode ?? 500,
+      { cause, retryAfter: kind?.retryAfter })
     this.errno = typeof c.errno === 'number' ? c.errno : undefined
     this.sqlState = typeof c.sqlState === 'string' ? c.sqlState : undefined
     this.dbCode = dbCode
@@ -168,6 +173,27 @@ export class DisconnectedError extends DbError {
     const code = (cause as { code?: unknown } | null)?.code
     const why = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''
     super('FST_DB_DISCONNECTED', `The database connection was lost${why}`, 503, { cause, retryAfter: 1 })
+  }
+}
+
+/**
+ * The database rolled the transaction back (deadlock, 1213; a Galera certification failure, also
+ * 1213, on COMMIT) or a lock wait timed out (1205). Nothing is wrong with the request: the same
+ * request again will very likely succeed, so over HTTP it is a 503 with `Retry-After` (see the
+ * README), and `transaction(fn, { retries })` runs `fn` again by itself. `attempts` counts the tries.
+ */
+export class TransactionConflictError extends QueryError {
+  readonly attempts: number
+  constructor (cause: unknown, attempts = 1) {
+    const c = cause as { errno?: unknown } | null
+    const what = c?.errno === 1205 ? 'a lock wait timed out (ER_LOCK_WAIT_TIMEOUT)' : 'it conflicted with another transaction (ER_LOCK_DEADLOCK)'
+    super(cause, {
+      code: 'FST_DB_TRANSACTION_CONFLICT',
+      message: `The transaction was rolled back because ${what}${attempts > 1 ? ` after ${attempts} attempts` : ''}; retry it`,
+      statusCode: 503,
+      retryAfter: 1
+    })
+    this.attempts = attempts
   }
 }
 

@@ -8,16 +8,18 @@ export { dbSession }
 export default dbSession
 
 export { Session, type SessionOptions, type SessionStats } from './session/session'
+export type { IsolationLevel, TransactionOptions, TransactionRunOptions } from './session/transaction-options'
+export type { RowStream, StreamOptions } from './session/stream'
 export { DbFacade } from './plugin/db-facade'
 export {
   Pool, QueuePool, NullPool, StaticPool, AssertionPool, PooledConnection,
-  type Creator, type PoolEvents, type CheckoutOptions, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection
+  type Creator, type PoolEvents, type CheckoutOptions, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection, type OnConnect
 } from './pool'
 export {
   DbError, InvalidOptionError, PoolTimeoutError, PoolClosedError, DatabaseUnavailableError, DriverTimeoutError,
   ConnectionInvalidatedError, AlreadyCheckedOutError, SessionClosedError, PendingRollbackError,
-  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, type DbErrorCode
+  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, TransactionConflictError, type DbErrorCode
 } from './errors'
 export {
-  defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ResetOnReturn, type PoolClassName
+  defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ConnectionSource, type ResetOnReturn, type PoolClassName
 } from './options'

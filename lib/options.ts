@@ -3,15 +3,20 @@
  * `connection` option (URL or mysql2 options). Fails at register time naming the option.
  */
 import type { ConnectionOptions } from 'mysql2'
+import { withUrlTls } from './connection-tls'
+import { DEFAULT_MAX_PREPARED_STATEMENTS } from './pool/statement-budget'
 import { InvalidOptionError } from './errors'
 import type { Pool } from './pool/base-pool'
 import {
-  boolean, defaultPoolOptions, fail, oneOf, POOL_CLASSES, rejectUnknown, resolvePoolOptions,
+  boolean, defaultPoolOptions, fail, integer, oneOf, POOL_CLASSES, rejectUnknown, resolvePoolOptions,
   type PoolClassName, type PoolOptions, type ResetOnReturn
 } from './pool/options'
 
 export { defaultPoolOptions, rejectUnknown, resolvePoolOptions, type PoolClassName, type PoolOptions, type ResetOnReturn }
 export type { ResolvedPoolOptions } from './pool/options'
+
+/** `connection` as a function, called for every new connection (rotating passwords, IAM tokens). */
+export type ConnectionSource = () => string | ConnectionOptions | Promise<string | ConnectionOptions>
 
 export interface DbSessionPluginOptions {
   /**
@@ -24,8 +29,15 @@ export interface DbSessionPluginOptions {
    * session from any module (default true). Off: a little less work per request, no current().
    */
   requestContext?: boolean
-  /** A `mysql://user:password@host:port/database` URL, or mysql2 ConnectionOptions. */
-  connection?: string | ConnectionOptions
+  /**
+   * A `mysql://user:password@host:port/database` URL, mysql2 ConnectionOptions, or a function
+   * (sync or async) returning either, called for every new connection.
+   */
+  connection?: string | ConnectionOptions | ConnectionSource
+  /** Prepared statements cached per connection by execute() (LRU; evicted ones are closed on the server). */
+  maxPreparedStatements?: number
+  /** Sets up every new connection before its first hand-out (the raw mysql2/promise connection). */
+  onConnect?: PoolOptions['onConnect']
   /** Use this pool instead of building one (SQLAlchemy's `create_engine(pool=...)`); closed with the app. */
   pool?: Pool
   poolClass?: PoolClassName
@@ -71,10 +83,11 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   poolQueueTarget: 'queueTarget',
   poolQueueInterval: 'queueInterval',
   poolAdaptiveLifo: 'adaptiveLifo',
-  poolFailFast: 'failFast'
+  poolFailFast: 'failFast',
+  onConnect: 'onConnect'
 })
 
-const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...Object.keys(PLUGIN_TO_POOL)]
+const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', 'maxPreparedStatements', ...Object.keys(PLUGIN_TO_POOL)]
 const NAME_PATTERN = /^[A-Za-z_$][\w$]*$/
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
@@ -94,12 +107,13 @@ interface ResolvedPluginCommon {
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
+  maxPreparedStatements: number
 }
 
 /** Either a pool was given, or the connection options to build one. */
 export type ResolvedPluginOptions =
   | ResolvedPluginCommon & { pool: Pool, connection: undefined }
-  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions }
+  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions | ConnectionSource }
 
 export function resolvePluginOptions (options: DbSessionPluginOptions): ResolvedPluginOptions {
   if (options === null || typeof options !== 'object') fail('options', 'an object', options)
@@ -119,12 +133,13 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   }
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
   const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
+  const maxPreparedStatements = options.maxPreparedStatements === undefined ? DEFAULT_MAX_PREPARED_STATEMENTS : integer('maxPreparedStatements', options.maxPreparedStatements, 1)
   const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
   const name = options.name
   if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
     fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
   }
-  const common = { name, requestContext, poolClass, poolOptions, logPoolStats }
+  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, maxPreparedStatements }
   if (options.pool !== undefined) {
     if (options.connection !== undefined) {
       throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
@@ -133,7 +148,9 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
     if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
     return { ...common, connection: undefined, pool: options.pool }
   }
-  return { ...common, connection: resolveConnection(options.connection, poolOptions), pool: undefined }
+  // A function is called (and what it returns validated) for every new connection.
+  const connection = typeof options.connection === 'function' ? options.connection : resolveConnection(options.connection, poolOptions)
+  return { ...common, connection, pool: undefined }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */
@@ -147,7 +164,7 @@ export function resolveConnection (connection: unknown, poolOptions: PoolOptions
     connectTimeout: Number.isFinite(connectTimeout) ? connectTimeout : undefined
   }
   if (typeof connection === 'string') {
-    return { ...base, uri: parseConnectionUrl(connection) }
+    return { ...base, ...withUrlTls(parseConnectionUrl(connection)) }
   }
   if (connection === null || typeof connection !== 'object' || Array.isArray(connection)) {
     fail('connection', "a URL string like 'mysql://user:password@127.0.0.1:3306/database' or mysql2 connection options", connection)
@@ -161,7 +178,10 @@ export function resolveConnection (connection: unknown, poolOptions: PoolOptions
     }
   }
   const c = connection as ConnectionOptions
-  if (typeof c.uri === 'string') parseConnectionUrl(c.uri)
+  if (typeof c.uri === 'string') {
+    const fromUrl = withUrlTls(parseConnectionUrl(c.uri))
+    return { ...base, ...fromUrl, ...c, uri: fromUrl.uri }
+  }
   return { ...base, ...c }
 }
 

@@ -18,7 +18,6 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import mysql from 'mysql2/promise'
 import { InvalidOptionError, SessionClosedError } from '../errors'
 import { resolvePluginOptions, type DbSessionPluginOptions, type PoolClassName, type PoolOptions } from '../options'
 import { AssertionPool } from '../pool/assertion-pool'
@@ -28,6 +27,9 @@ import { NullPool } from '../pool/null-pool'
 import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
+import { defaultPoolOptions, stripUndefined } from '../pool/options'
+import { poolConnectionLimit } from '../pool/statement-budget'
+import { connectionCreator } from './connection-factory'
 import { DbFacade } from './db-facade'
 import { currentRequest, inRequestContext } from './request-context'
 import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
@@ -104,8 +106,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   if (options.pool !== undefined) {
     pool = options.pool
   } else {
-    const connection = options.connection
-    pool = new POOL_CLASSES[options.poolClass](() => mysql.createConnection(connection), { ...options.poolOptions, logger: poolLog })
+    const o = { ...defaultPoolOptions, ...stripUndefined(options.poolOptions) }
+    const creator = connectionCreator({ ...options, poolMax: poolConnectionLimit(o.poolSize, o.maxOverflow), log: poolLog })
+    pool = new POOL_CLASSES[options.poolClass](creator, { ...options.poolOptions, logger: poolLog })
   }
   const index = registrations++
   const routeKey = Symbol(`fastify-db-session.route.${name ?? 'db'}`)
@@ -128,8 +131,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       }
     }
     const created = new Session(pool, {
-      transaction: settings.transaction && (scope.hijacked & (1 << index)) === 0,
-      signal: scope
+      transaction: settings.transaction && (scope.hijacked & (1 << index)) === 0 ? settings.begin ?? true : false,
+      signal: scope,
+      logger: request.log
     })
     scope.sessions[index] = created
     return created

@@ -4,16 +4,22 @@
  */
 import { InvalidOptionError } from '../errors'
 import { rejectUnknown } from '../pool/options'
+import { resolveTransactionOptions, type TransactionOptions } from '../session/transaction-options'
 
 /** What a route may ask of its database session. */
 export interface RouteDbConfig {
-  /** The request's work runs in one transaction, committed before the response (a unit of work). */
-  transaction?: boolean
+  /**
+   * The request's work runs in one transaction, committed before the response (a unit of work);
+   * `{ isolationLevel, readOnly }` says how that transaction begins.
+   */
+  transaction?: boolean | TransactionOptions
 }
 
 /** The validated form the plugin keeps per route. */
 export interface RouteDbSettings {
   transaction: boolean
+  /** The unit of work's transaction options, when given. */
+  begin?: TransactionOptions
 }
 
 const NO_SETTINGS: RouteDbSettings = Object.freeze({ transaction: false })
@@ -27,8 +33,12 @@ export function resolveRouteConfig (value: unknown, where: string): RouteDbSetti
   }
   rejectUnknown(`route ${where}`, value, ROUTE_KEYS)
   const { transaction } = value as RouteDbConfig
+  if (transaction !== null && typeof transaction === 'object' && !Array.isArray(transaction)) {
+    resolveTransactionOptions(transaction, `${where}.transaction`) // validated now, resolved per session
+    return { transaction: true, begin: transaction }
+  }
   if (transaction !== undefined && typeof transaction !== 'boolean') {
-    throw new InvalidOptionError(`${where}.transaction`, `Invalid route option ${where}.transaction: expected true or false`)
+    throw new InvalidOptionError(`${where}.transaction`, `Invalid route option ${where}.transaction: expected true, false or { isolationLevel, readOnly }`)
   }
   return transaction === true ? { transaction: true } : NO_SETTINGS
 }

@@ -5,16 +5,22 @@
  * commit never stands behind an error answer, and a 2xx/3xx is only sent after the commit.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CommitFailedError } from '../errors'
+import { CommitFailedError, TransactionConflictError } from '../errors'
 import type { Session } from '../session/session'
 import { stopHandlerTimeout } from './handler-timeout'
 import { closeQuietly, type RequestScope } from './request-scope'
+import { commitWhenStreamed } from './streamed-response'
 
 /**
  * The handler settled. A unit of work commits if nothing failed, else rolls back; a failed commit
  * throws, which Fastify turns into an error response (never a 2xx).
  */
 export async function endOfHandler (session: Session, failed: boolean, request: FastifyRequest): Promise<void> {
+  if (session.streaming) {
+    // The response is (fed by) a stream still reading: the response's end closes the session.
+    if (session.isUnitOfWork && !failed) commitWhenStreamed(session, request)
+    return
+  }
   if (session.busy) {
     if (failed) {
       // Handler timeout (or an error while a statement runs): the session closes now, so the
@@ -43,7 +49,8 @@ export async function endOfHandler (session: Session, failed: boolean, request: 
     await session.commit()
   } catch (err) {
     await closeQuietly(session, request.log)
-    throw err instanceof CommitFailedError ? err : new CommitFailedError(err)
+    // A deadlock or Galera certification failure on COMMIT stays a retryable 503.
+    throw err instanceof CommitFailedError || err instanceof TransactionConflictError ? err : new CommitFailedError(err)
   }
   await closeQuietly(session, request.log)
 }

@@ -16,6 +16,7 @@ import { defaultLogger, type PoolLogger } from './logger'
 import { LeakWatch } from './leak-watch'
 import { PooledConnection, type HandleOwner, type HandleState } from './pooled-connection'
 import { StatementKiller } from './statement-killer'
+import { runConnectSetup } from './connect-setup'
 import { newCounters, type PoolCounters, type PoolStats } from './stats'
 
 /** Makes a new database connection; e.g. `() => mysql.createConnection(url)`. */
@@ -60,8 +61,8 @@ export interface PoolEvents {
   checkin: [connection: DriverConnection | null, record: ConnectionRecord]
   /** Just before the reset on return of a live connection. */
   reset: [connection: DriverConnection, record: ConnectionRecord, mode: ResetOnReturn]
-  /** A connection is being discarded because of an error or an explicit invalidate(). */
-  invalidate: [connection: DriverConnection, record: ConnectionRecord, error: unknown]
+  /** A connection is being discarded because of an error, or an explicit invalidate() (no error then). */
+  invalidate: [connection: DriverConnection, record: ConnectionRecord, error?: unknown]
   /** A database connection owned by the pool is being closed. */
   close: [connection: DriverConnection, record: ConnectionRecord]
 }
@@ -200,7 +201,16 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       core.on('error', noop)
     }
     this._counters.connects++
-    this.#emit('connect', conn, record)
+    // onConnect and 'connect' listeners set the connection up: when one fails the connection is
+    // closed, never pooled, and this checkout fails (the caller frees the slot).
+    const failure = await runConnectSetup(conn, record, this._opts, (c, r) => this.emit('connect', c, r))
+    if (failure !== undefined) {
+      this._counters.connectErrors++
+      this._lastConnectError = failure
+      this._log.warn({ err: failure, connection: record.id }, 'Connection set-up failed (onConnect or a connect listener); connection closed')
+      void this._closeConnection(record, true)
+      throw new DatabaseUnavailableError(failure)
+    }
   }
 
   #create (): Promise<DriverConnection> {
@@ -226,7 +236,9 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     if (conn === null) return
     this._counters.invalidations++
     this._log.debug({ err, connection: record.id }, 'Invalidate connection')
-    this.#emit('invalidate', conn, record, err)
+    // A deliberate invalidate() passes no error, so listeners can tell it from a failure.
+    if (err === undefined) this.#emit('invalidate', conn, record)
+    else this.#emit('invalidate', conn, record, err)
     void this._closeConnection(record, true, abortReason)
   }
 
@@ -405,7 +417,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       record.holders--
       return
     }
-    this._drop(record, err ?? new Error('invalidate() called'))
+    this._drop(record, err)
     this.#finishCheckin(record, null)
   }
 
@@ -421,8 +433,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     const endpoint = endpointOf(conn)
     const kill = this._opts.killAbandoned && threadId != null && endpoint !== undefined
     const deadline = this._opts.resetTimeout
-    // Bounded as a whole: KILLs queue one after another on the side connection.
-    if (kill && await withDeadline(this.#killer.kill(threadId, 'QUERY', endpoint), deadline, 'kill', noop).catch(() => false)) {
+    if (kill && await this.killStatement(record)) {
       const settled = await withDeadline(handle.whenIdle(), deadline, 'interrupt', noop).then(() => true, () => false)
       if (settled && record.connection === conn && !record.broken && isConnectionUsable(conn)) {
         // What the interrupted work left behind is unknown: always undo it, never commit it.
@@ -432,6 +443,15 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     this._drop(record, new Error('Connection returned while a statement was running'), state.abortReason)
     this.#finishCheckin(record, null)
     if (kill) void this.#killer.kill(threadId, 'CONNECTION', endpoint)
+  }
+
+  /** HandleOwner: KILL QUERY on the slot's connection, bounded as a whole (KILLs queue on one side connection). */
+  killStatement (record: ConnectionRecord): Promise<boolean> {
+    const conn = record.connection
+    const threadId = conn === null ? null : coreOf(conn).threadId
+    const endpoint = conn === null ? undefined : endpointOf(conn)
+    if (!this._opts.killAbandoned || threadId == null || endpoint === undefined) return Promise.resolve(false)
+    return withDeadline(this.#killer.kill(threadId, 'QUERY', endpoint), this._opts.resetTimeout, 'kill', noop).catch(() => false)
   }
 
   /**

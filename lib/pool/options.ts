@@ -6,6 +6,7 @@
  */
 import { InvalidOptionError } from '../errors'
 import type { PoolLogger } from './logger'
+import type { OnConnect } from './connect-setup'
 
 export type ResetOnReturn = 'rollback' | 'reset' | 'commit' | 'none'
 export type PoolClassName = 'queue' | 'null' | 'static' | 'assertion'
@@ -63,9 +64,11 @@ export interface PoolOptions {
   logger?: PoolLogger
   /** AssertionPool only: remember where the outstanding checkout happened. */
   storeTraceback?: boolean
+  /** Sets up every new connection before its first hand-out (e.g. `SET time_zone`); bounded by connectTimeout. */
+  onConnect?: OnConnect
 }
 
-export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'logger'>> & { logger: PoolLogger | undefined }
+export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'logger' | 'onConnect'>> & { logger: PoolLogger | undefined, onConnect: OnConnect | undefined }
 
 export const defaultPoolOptions: Readonly<ResolvedPoolOptions> = Object.freeze({
   poolSize: 5,
@@ -88,7 +91,8 @@ export const defaultPoolOptions: Readonly<ResolvedPoolOptions> = Object.freeze({
   adaptiveLifo: false,
   failFast: false,
   logger: undefined,
-  storeTraceback: true
+  storeTraceback: true,
+  onConnect: undefined
 })
 
 export const RESET_MODES: readonly ResetOnReturn[] = ['rollback', 'reset', 'commit', 'none']
@@ -179,7 +183,8 @@ export function resolvePoolOptions (options: PoolOptions | undefined): ResolvedP
     adaptiveLifo: boolean('adaptiveLifo', o.adaptiveLifo),
     failFast: boolean('failFast', o.failFast),
     logger: o.logger === undefined ? undefined : checkLogger('logger', o.logger),
-    storeTraceback: boolean('storeTraceback', o.storeTraceback)
+    storeTraceback: boolean('storeTraceback', o.storeTraceback),
+    onConnect: o.onConnect === undefined || typeof o.onConnect === 'function' ? o.onConnect : fail('onConnect', 'a function (connection) => Promise<void>', o.onConnect)
   }
 }
 

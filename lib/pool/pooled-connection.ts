@@ -9,7 +9,7 @@ import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues
 import { ConnectionInvalidatedError } from '../errors'
 import type { ConnectionRecord } from './connection-record'
 import type { LeakWatch } from './leak-watch'
-import { isDisconnectError, isPoisoningError, type DriverConnection } from './driver'
+import { coreOf, isDisconnectError, isPoisoningError, type CoreConnection, type DriverConnection } from './driver'
 
 /** What a handle needs from its pool; implemented by Pool. */
 export interface HandleOwner {
@@ -17,6 +17,16 @@ export interface HandleOwner {
   checkin: (handle: PooledConnection, record: ConnectionRecord, state: HandleState) => Promise<void> | undefined
   /** Drops the handle's connection and frees its slot now; `poolWide` also marks older connections stale. */
   invalidate: (record: ConnectionRecord, err: unknown, poolWide: boolean) => void
+  /** Stops the statement running on the slot's connection (KILL QUERY); false when it could not. */
+  killStatement: (record: ConnectionRecord) => Promise<boolean>
+}
+
+/** A statement driven on the raw connection (a streamed query), tracked as in flight until `settled`. */
+export interface ExternalStatement {
+  /** mysql2's callback connection under the promise wrapper. */
+  readonly core: CoreConnection
+  /** The statement finished (or failed with `err`); idempotent. */
+  settled: (err?: unknown) => void
 }
 
 /** What the handle tells the pool when it is returned. */
@@ -111,6 +121,33 @@ export class PooledConnection {
     } finally {
       if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
     }
+  }
+
+  /**
+   * For statements the caller drives on the raw connection (streamed queries): counted as in flight
+   * like query()/execute() until `settled()`, so the pool interrupts rather than reuses a
+   * connection given back while one still runs.
+   */
+  startStatement (sql: string): ExternalStatement {
+    const conn = this.#live()
+    this.#note(sql)
+    this.#inFlight++
+    let done = false
+    return {
+      core: coreOf(conn),
+      settled: (err?: unknown) => {
+        if (done) return
+        done = true
+        if (err !== undefined) this.#failed(err)
+        if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
+      }
+    }
+  }
+
+  /** Stops this handle's running statement with KILL QUERY (a side connection); false if it could not. */
+  interrupt (): Promise<boolean> {
+    const record = this.#record
+    return record === null ? Promise.resolve(false) : this.#owner.killStatement(record)
   }
 
   /**

@@ -6,20 +6,30 @@
  * timeout) can never reach a connection that was returned to the pool.
  */
 import { performance } from 'node:perf_hooks'
-import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2'
+import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues, RowDataPacket } from 'mysql2'
 import {
-  DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionStateError
+  DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionConflictError, TransactionStateError
 } from '../errors'
 import type { CancelSignal, Pool } from '../pool/base-pool'
 import { isDisconnectError, isPoisoningError } from '../pool/driver'
+import { defaultLogger, type PoolLogger } from '../pool/logger'
 import type { PooledConnection } from '../pool/pooled-connection'
+import { runWithRetries, serverConflict } from './retry'
+import { openRowStream, type RowStream, type StreamOptions } from './stream'
+import {
+  PLAIN_TRANSACTION, resolveRunOptions, resolveTransactionOptions,
+  type ResolvedTransaction, type TransactionOptions, type TransactionRunOptions
+} from './transaction-options'
 
 export interface SessionOptions {
   /**
    * Unit of work: a transaction is begun before the first statement (and again after each
-   * commit()/rollback()); close() rolls back whatever was not committed.
+   * commit()/rollback()); close() rolls back whatever was not committed. An options object sets
+   * the isolation level / read-only mode of each of those transactions.
    */
-  transaction?: boolean
+  transaction?: boolean | TransactionOptions
+  /** Where transaction retries are logged (`warn`); the request's logger in a request. */
+  logger?: PoolLogger
   /**
    * Abandons a checkout still waiting for the pool (or a connection still being opened) when it
    * aborts: the plugin passes the request's, so a request that ended never gets a connection.
@@ -41,11 +51,13 @@ export interface SessionStats {
 
 type Sql = string | QueryOptions
 
-const ER_LOCK_DEADLOCK = 1213
-
 export class Session {
   readonly #pool: Pool
-  #unitOfWork: boolean
+  /** How the unit of work begins its transactions; undefined when the session is not one. */
+  #unitOfWork: ResolvedTransaction | undefined
+  readonly #log: PoolLogger | undefined
+  /** Streams still reading; destroyed when the session closes. */
+  readonly #streams = new Set<RowStream<unknown>>()
   readonly #signal: CancelSignal | undefined
   #conn: PooledConnection | null = null
   #acquiring: Promise<PooledConnection> | null = null
@@ -53,6 +65,8 @@ export class Session {
   #closing: Promise<void> | null = null
   #inTransaction = false
   #pendingRollback: unknown = undefined
+  /** The COMMIT of a streamed unit of work in flight, which close() waits for. */
+  #committing: Promise<void> | null = null
   #savepoints = 0
   #queries = 0
   #waitMs = 0
@@ -61,7 +75,9 @@ export class Session {
 
   constructor (pool: Pool, options?: SessionOptions) {
     this.#pool = pool
-    this.#unitOfWork = options?.transaction === true
+    const tx = options?.transaction
+    this.#unitOfWork = tx === true ? PLAIN_TRANSACTION : tx === undefined || tx === false ? undefined : resolveTransactionOptions(tx)
+    this.#log = options?.logger
     this.#signal = options?.signal
   }
 
@@ -72,7 +88,7 @@ export class Session {
    */
   leaveUnitOfWork (): void {
     if (this.#inTransaction) throw new TransactionStateError('The unit of work has uncommitted work: commit it (await request.db.commit()) before hijacking the reply')
-    this.#unitOfWork = false
+    this.#unitOfWork = undefined
   }
 
   /** A transaction is open (begun explicitly or by the unit of work). */
@@ -87,7 +103,12 @@ export class Session {
 
   /** The session begins its own transaction before the first statement. */
   get isUnitOfWork (): boolean {
-    return this.#unitOfWork
+    return this.#unitOfWork !== undefined
+  }
+
+  /** A stream from stream() is still open (its statement may still be running). */
+  get streaming (): boolean {
+    return this.#streams.size > 0
   }
 
   /** A statement is running right now. */
@@ -125,12 +146,64 @@ export class Session {
     }
   }
 
-  /** Starts a transaction. Inside one already, use transaction(fn) for a savepoint. */
-  async begin (): Promise<void> {
+  /**
+   * The rows of one statement as an object-mode Readable with back-pressure (see stream.ts). The
+   * connection is held until the stream ends or is destroyed; closing the session stops it.
+   */
+  stream<T = RowDataPacket> (sql: Sql, values?: QueryValues, options?: StreamOptions): RowStream<T> {
+    this.#check()
+    this.#queries++
+    const stream = openRowStream<T>({
+      connection: () => this.#ready(),
+      translate: (err) => this.#translate(err),
+      closed: () => this.#closing !== null
+    }, sql, values, options)
+    this.#streams.add(stream)
+    stream.once('close', () => this.#streams.delete(stream))
+    return stream
+  }
+
+  /**
+   * A streamed response's unit of work: commits as soon as every open stream was read to its end
+   * (synchronously at the last 'end', so before the response finishes), never if one is destroyed
+   * first. A close() meanwhile waits for that COMMIT instead of killing it: every row went out.
+   */
+  commitAfterStreams (onError: (err: unknown) => void): void {
+    let pending = 0
+    const commit = (): void => {
+      const committing = this.commit()
+      this.#committing = committing
+      committing.catch(onError).finally(() => { if (this.#committing === committing) this.#committing = null })
+    }
+    for (const stream of this.#streams) {
+      if (stream.readableEnded) continue
+      pending++
+      stream.once('end', () => { if (--pending === 0) commit() })
+    }
+    if (pending === 0) commit()
+  }
+
+  /**
+   * Starts a transaction, with an isolation level and/or read-only if given (for this transaction
+   * only). Inside one already, use transaction(fn) for a savepoint.
+   */
+  async begin (options?: TransactionOptions): Promise<void> {
+    const tx = resolveTransactionOptions(options)
     if (this.#inTransaction) throw new TransactionStateError('A transaction is already begun on this session; use transaction(fn) to nest one with a savepoint')
     const conn = await this.#ready()
-    if (this.#inTransaction) return // the unit of work began it
-    await this.#run(conn, 'START TRANSACTION')
+    if (this.#inTransaction) {
+      // The unit of work began it, with the route's options.
+      if (tx !== PLAIN_TRANSACTION) throw new TransactionStateError('This request runs in a unit of work whose transaction is already begun; set its options in the route config (config.db.transaction)')
+      return
+    }
+    await this.#start(conn, tx)
+  }
+
+  async #start (conn: PooledConnection, tx: ResolvedTransaction): Promise<void> {
+    // SET TRANSACTION (no SESSION) applies to the next transaction only; ROLLBACK and the reset on
+    // return clear it should START TRANSACTION never run.
+    if (tx.isolation !== undefined) await this.#run(conn, tx.isolation)
+    await this.#run(conn, tx.start)
     this.#inTransaction = true
   }
 
@@ -160,21 +233,19 @@ export class Session {
   /**
    * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. Inside
    * an open transaction it runs in a SAVEPOINT instead, so only its own work is undone.
+   * `{ retries: n }` runs `fn` again (up to n more times, after a jittered back-off) when the
+   * database rolls the transaction back for a deadlock or lock wait timeout; `fn` must then be
+   * safe to run again.
    */
-  async transaction<T> (fn: (session: this) => Promise<T> | T): Promise<T> {
-    if (this.#unitOfWork) await this.#ready()
+  async transaction<T> (fn: (session: this) => Promise<T> | T, options?: TransactionRunOptions): Promise<T> {
+    const { tx, retries } = resolveRunOptions(options)
+    if (this.#unitOfWork !== undefined) await this.#ready()
     if (!this.#inTransaction) {
-      await this.begin()
-      let result: T
-      try {
-        result = await fn(this)
-      } catch (err) {
-        if (this.#closing === null) await this.rollback().catch(() => undefined)
-        throw err
-      }
-      await this.commit()
-      return result
+      const once = (): Promise<T> => this.#runTransaction(fn, tx)
+      return retries === 0 ? once() : runWithRetries(once, retries, this.#log ?? defaultLogger())
     }
+    if (retries > 0) throw new TransactionStateError('transaction(fn, { retries }) inside an open transaction: a savepoint cannot be retried alone; retry the outer transaction')
+    if (tx !== PLAIN_TRANSACTION) throw new TransactionStateError('isolationLevel/readOnly apply to a whole transaction, not to a savepoint inside an open one')
     const name = `fdbs_sp_${++this.#savepoints}`
     await this.query(`SAVEPOINT ${name}`)
     try {
@@ -187,16 +258,41 @@ export class Session {
     }
   }
 
+  async #runTransaction<T> (fn: (session: this) => Promise<T> | T, tx: ResolvedTransaction): Promise<T> {
+    await this.#start(await this.#ready(), tx)
+    let result: T
+    try {
+      result = await fn(this)
+    } catch (err) {
+      if (this.#closing === null) await this.rollback().catch(() => undefined)
+      throw err
+    }
+    await this.commit()
+    return result
+  }
+
   /**
    * Ends the session and gives the connection back: an open transaction is rolled back, and a
    * connection with a statement still running is destroyed instead of returned. Idempotent.
    */
   close (): Promise<void> {
     if (this.#closing !== null) return this.#closing
+    if (this.#committing !== null) {
+      // The COMMIT of a streamed unit of work whose rows all went out is let through, not
+      // killed (other statements, a COMMIT included, are interrupted when the request ends).
+      const committing = this.#committing
+      this.#committing = null
+      this.#closing = committing.then(noop, noop).then(() => {
+        this.#closing = null
+        return this.close()
+      })
+      return this.#closing
+    }
     const conn = this.#conn
     this.#conn = null
     if (conn === null) {
       this.#closing = Promise.resolve()
+      this.#endStreams()
       return this.#closing
     }
     this.#heldMs += performance.now() - this.#heldSince
@@ -205,11 +301,17 @@ export class Session {
     // A statement still running is interrupted by the pool (KILL QUERY), or failed with
     // SessionClosedError if its connection has to be destroyed.
     this.#closing = conn.close({ rollback, abortReason: conn.inFlight > 0 ? new SessionClosedError() : undefined })
+    this.#endStreams()
     return this.#closing
   }
 
   async [Symbol.asyncDispose] (): Promise<void> {
     await this.close()
+  }
+
+  /** After the pool took the connection back (and started stopping a statement still streaming). */
+  #endStreams (): void {
+    for (const stream of this.#streams) stream.destroy(new SessionClosedError())
   }
 
   stats (): SessionStats {
@@ -233,7 +335,7 @@ export class Session {
   }
 
   #needsBegin (): boolean {
-    return this.#unitOfWork && !this.#inTransaction
+    return this.#unitOfWork !== undefined && !this.#inTransaction
   }
 
   /** The connection, taken from the pool and (for a unit of work) inside a transaction. */
@@ -241,9 +343,7 @@ export class Session {
     this.#check()
     const conn = this.#conn ?? await this.#acquire()
     if (this.#needsBegin()) {
-      this.#beginning ??= this.#run(conn, 'START TRANSACTION').then(() => {
-        this.#inTransaction = true
-      }).finally(() => { this.#beginning = null })
+      this.#beginning ??= this.#start(conn, this.#unitOfWork as ResolvedTransaction).finally(() => { this.#beginning = null })
       await this.#beginning
     }
     this.#check()
@@ -301,10 +401,13 @@ export class Session {
       this.#transactionLost(err)
       return disconnect ? new DisconnectedError(err) : new QueryError(err)
     }
+    const conflict = serverConflict(err)
+    if (conflict === undefined) return new QueryError(err)
     // A deadlock makes InnoDB roll back the whole transaction: the statements that follow would
-    // run in autocommit as if the earlier writes had happened.
-    if ((err as { errno?: unknown }).errno === ER_LOCK_DEADLOCK) this.#transactionLost(err)
-    return new QueryError(err)
+    // run in autocommit as if the earlier writes had happened. (A lock wait timeout undoes only
+    // the statement.)
+    if (conflict.errno === 1213) this.#transactionLost(err)
+    return new TransactionConflictError(err)
   }
 
   #transactionLost (err: unknown): void {
@@ -313,3 +416,5 @@ export class Session {
     this.#pendingRollback = err
   }
 }
+
+function noop (): void {}

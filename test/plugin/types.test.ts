@@ -33,11 +33,11 @@ t.test('request.db is a Session and app.db a DbFacade', async (t) => {
         return { one: rows[0].one as number }
       })
       const wrong = (): void => {
-        // @ts-expect-error the route's db config takes a boolean transaction flag
-        app.get('/wrong', { config: { db: { transaction: 'yes' } } }, async () => ({}))
+        // @ts-expect-error isolationLevel is one of the four SQL levels
+        app.get('/wrong', { config: { db: { transaction: { isolationLevel: 'SNAPSHOT' } } } }, async () => ({}))
       }
-      // And at run time the route is refused when it is registered, naming the option.
-      t.throws(wrong, { code: 'FST_DB_INVALID_OPTION', message: /config\.db\.transaction: expected true or false/ })
+      // And at run time the route is refused when it is registered, naming the option and the accepted values.
+      t.throws(wrong, { code: 'FST_DB_INVALID_OPTION', message: /config\.db\.transaction\.isolationLevel: expected one of 'READ UNCOMMITTED'/ })
     }
   })
   const facade: DbFacade = app.db
