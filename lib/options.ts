@@ -5,6 +5,8 @@
 import type { ConnectionOptions } from 'mysql2'
 import { InvalidOptionError } from './errors'
 import type { Pool } from './pool/base-pool'
+import type { MeterProviderLike, PrometheusRegistry } from './observe/metrics'
+import type { ObserveOptions } from './observe/plugin-metrics'
 import {
   boolean, defaultPoolOptions, fail, oneOf, POOL_CLASSES, rejectUnknown, resolvePoolOptions,
   type PoolClassName, type PoolOptions, type ResetOnReturn
@@ -34,6 +36,12 @@ export interface DbSessionPluginOptions {
   leakDetectionThreshold?: number
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
+  /** The pool's name in metrics and channel messages; default: the registration's `name`, else `host:port/database`. */
+  poolName?: string
+  /** OpenTelemetry pool metrics; default: on when @opentelemetry/api is installed and a MeterProvider is registered. */
+  openTelemetry?: boolean | { meterProvider: MeterProviderLike }
+  /** Prometheus pool metrics: `true` (prom-client's default registry) or a Registry; default off. */
+  prometheus?: boolean | PrometheusRegistry
 }
 
 /** Plugin option name → pool option name. */
@@ -53,7 +61,8 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   leakDetectionThreshold: 'leakDetectionThreshold'
 })
 
-const PLUGIN_OPTION_NAMES = ['connection', 'pool', 'poolClass', 'logPoolStats', ...Object.keys(PLUGIN_TO_POOL)]
+const OBSERVE_OPTION_NAMES = ['poolName', 'openTelemetry', 'prometheus']
+const PLUGIN_OPTION_NAMES = ['connection', 'pool', 'poolClass', 'logPoolStats', ...OBSERVE_OPTION_NAMES, ...Object.keys(PLUGIN_TO_POOL)]
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
 const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
@@ -70,6 +79,7 @@ interface ResolvedPluginCommon {
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
+  observe: ObserveOptions
 }
 
 /** Either a pool was given, or the connection options to build one. */
@@ -95,15 +105,31 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   }
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
   const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
+  const observe = resolveObserveOptions(options)
   if (options.pool !== undefined) {
     if (options.connection !== undefined) {
       throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
     }
     const p = options.pool as { connect?: unknown } | null
     if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
-    return { connection: undefined, pool: options.pool, poolClass, poolOptions, logPoolStats }
+    return { connection: undefined, pool: options.pool, poolClass, poolOptions, logPoolStats, observe }
   }
-  return { connection: resolveConnection(options.connection, poolOptions), pool: undefined, poolClass, poolOptions, logPoolStats }
+  return { connection: resolveConnection(options.connection, poolOptions), pool: undefined, poolClass, poolOptions, logPoolStats, observe }
+}
+
+/** poolName, openTelemetry, prometheus (lib/observe). */
+function resolveObserveOptions (options: DbSessionPluginOptions): ObserveOptions {
+  const { poolName, openTelemetry, prometheus } = options
+  if (poolName !== undefined && (typeof poolName !== 'string' || poolName === '')) fail('poolName', 'a non-empty string', poolName)
+  if (openTelemetry !== undefined && typeof openTelemetry !== 'boolean' &&
+    typeof (openTelemetry as { meterProvider?: { getMeter?: unknown } } | null)?.meterProvider?.getMeter !== 'function') {
+    fail('openTelemetry', 'true, false or { meterProvider } (an OpenTelemetry MeterProvider)', openTelemetry)
+  }
+  if (prometheus !== undefined && typeof prometheus !== 'boolean' &&
+    typeof (prometheus as { registerMetric?: unknown } | null)?.registerMetric !== 'function') {
+    fail('prometheus', 'true (prom-client\'s default registry), false or a prom-client Registry', prometheus)
+  }
+  return { poolName, openTelemetry: openTelemetry ?? 'auto', prometheus: prometheus ?? false }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */

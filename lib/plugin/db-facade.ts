@@ -6,6 +6,7 @@ import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues
 import type { Pool } from '../pool/base-pool'
 import type { PoolStats } from '../pool/stats'
 import { Session, type SessionOptions } from '../session/session'
+import { checkHealth, type HealthOptions, type HealthReport } from '../observe/health'
 
 type Sql = string | QueryOptions
 
@@ -44,6 +45,11 @@ export class DbFacade {
   /** The pool's stats snapshot. */
   stats (): PoolStats {
     return this.pool.stats()
+  }
+
+  /** Readiness: can a connection be had and answer within the deadline, is the pool saturated (lib/observe/health.ts). */
+  health (options?: HealthOptions): Promise<HealthReport> {
+    return checkHealth(this.pool, () => this.stats(), options)
   }
 
   /** The pool's SQLAlchemy status line. */

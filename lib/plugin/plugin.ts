@@ -28,6 +28,7 @@ import { NullPool } from '../pool/null-pool'
 import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
+import { observePool } from '../observe/plugin-metrics'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -73,6 +74,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     const connection = options.connection
     pool = new POOL_CLASSES[options.poolClass](() => mysql.createConnection(connection), { ...options.poolOptions, logger: poolLog })
   }
+  const stopMetrics = observePool(pool, options.observe, undefined, options.connection)
   const facade = new DbFacade(pool)
   fastify.decorate('db', facade)
 
@@ -91,7 +93,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       let session = state[kSession]
       if (session === null) {
         const config = this.routeOptions.config as { db?: { transaction?: boolean } }
-        session = new Session(pool, { transaction: config.db?.transaction === true })
+        session = new Session(pool, { transaction: config.db?.transaction === true, requestId: this.id })
         state[kSession] = session
         const s = session
         // Fires on every path, also when no other hook runs (abort, timeout, hijack).
@@ -132,6 +134,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   // onClose runs after in-flight requests finished; close() still waits (bounded) for stragglers.
   fastify.addHook('onClose', async function closePool () {
     await pool.close()
+    stopMetrics()
   })
 }
 

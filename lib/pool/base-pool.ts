@@ -17,6 +17,9 @@ import { LeakWatch } from './leak-watch'
 import { PooledConnection, type HandleOwner, type HandleState } from './pooled-connection'
 import { StatementKiller } from './statement-killer'
 import { newCounters, type PoolCounters, type PoolStats } from './stats'
+import {
+  checkoutsObserved, poolChannels, publishCheckin, publishCheckout, publishConnect, publishConnectError, publishInvalidate
+} from '../observe/channels'
 
 /** Makes a new database connection; e.g. `() => mysql.createConnection(url)`. */
 export type Creator = () => DriverConnection | Promise<DriverConnection>
@@ -115,6 +118,11 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     return this._opts.timeout
   }
 
+  /** The resolved options, read-only (metrics report the pool's limits from them). */
+  get options (): Readonly<ResolvedPoolOptions> {
+    return this._opts
+  }
+
   get closed (): boolean {
     return this._closed
   }
@@ -130,13 +138,16 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** Opens the slot's connection with the connect deadline; errors become DatabaseUnavailableError. */
   protected async _open (record: ConnectionRecord): Promise<void> {
     let conn: DriverConnection
+    const started = performance.now()
     try {
       conn = await this.#create()
     } catch (err) {
       this._counters.connectErrors++
       this._lastConnectError = err
       this._log.debug({ err }, 'Error on connect()')
-      throw err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(err)
+      const error = err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(err)
+      if (poolChannels.connectError.hasSubscribers) publishConnectError(this, error, performance.now() - started)
+      throw error
     }
     const core = coreOf(conn)
     const now = performance.now()
@@ -159,6 +170,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       core.on('error', noop)
     }
     this._counters.connects++
+    if (poolChannels.connect.hasSubscribers) publishConnect(this, record, now - started)
     this.#emit('connect', conn, record)
   }
 
@@ -185,6 +197,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     if (conn === null) return
     this._counters.invalidations++
     this._log.debug({ err, connection: record.id }, 'Invalidate connection')
+    if (poolChannels.invalidate.hasSubscribers) publishInvalidate(this, record, err)
     this.#emit('invalidate', conn, record, err)
     void this._closeConnection(record, true, abortReason)
   }
@@ -233,6 +246,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** The checkout pipeline's slow path: reconnect, recycle, pre-ping. */
   protected async _checkoutSlow (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
     record.holders++ // keeps idle-death handling away while we work on the slot
+    if (record.waitSince === 0) record.waitSince = performance.now() // the wait time reported at checkout
     try {
       if (record.connection === null || record.broken) {
         this._drop(record, new Error('Connection was broken while idle'))
@@ -250,6 +264,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       }
     } catch (err) {
       record.holders--
+      record.waitSince = 0
       this._checkoutFailed(record, isNew)
       throw err
     }
@@ -284,8 +299,11 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     record.holders++
     record.fresh = false
     this._counters.checkouts++
+    if (now === 0 && checkoutsObserved()) now = performance.now() // wait and use times need the clock
     const handle = new PooledConnection(this, record, now)
-    if (this._opts.leakDetectionThreshold > 0) handle.leak = new LeakWatch(record.id, this._opts.leakDetectionThreshold, this._log, () => this.stats())
+    if (this._opts.leakDetectionThreshold > 0) handle.leak = new LeakWatch(record.id, this._opts.leakDetectionThreshold, this._log, () => this.stats(), this)
+    if (poolChannels.checkout.hasSubscribers) publishCheckout(this, record, now)
+    if (record.waitSince !== 0) record.waitSince = 0
     if (this.#hot.checkout) this.#emit('checkout', record.connection as DriverConnection, record, handle)
     return handle
   }
@@ -293,6 +311,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** HandleOwner: the check-in pipeline (reset on return, then give the slot back). */
   checkin (handle: PooledConnection, record: ConnectionRecord, state: HandleState): Promise<void> | undefined {
     handle.leak?.returned()
+    if (poolChannels.checkin.hasSubscribers) publishCheckin(this, record, handle.checkedOutAt, false)
     const conn = record.connection
     if (conn === null || record.broken) {
       this._drop(record, new Error('Connection was broken while checked out'))
@@ -340,7 +359,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   }
 
   /** HandleOwner: a handle saw a disconnect or was invalidated explicitly. */
-  invalidate (record: ConnectionRecord, err: unknown, poolWide: boolean): void {
+  invalidate (record: ConnectionRecord, err: unknown, poolWide: boolean, handle?: PooledConnection): void {
+    if (handle !== undefined && poolChannels.checkin.hasSubscribers) publishCheckin(this, record, handle.checkedOutAt, true)
     if (poolWide) {
       this._log.info({ err, connection: record.id }, 'Disconnection detected; invalidating connections older than this one')
       this._markStale(record)

@@ -15,6 +15,7 @@ import { Pool, type Creator } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
+import { poolChannels, publishTimeout } from '../observe/channels'
 
 interface Waiter {
   resolve: (handle: PooledConnection | Promise<PooledConnection>) => void
@@ -22,6 +23,8 @@ interface Waiter {
   /** performance.now() after which it times out. The timeout is the same for all, so the FIFO
    * queue is also in deadline order and one timer (for the head) serves every waiter. */
   deadline: number
+  /** performance.now() when it started waiting (the checkout's wait time starts here). */
+  since: number
 }
 
 export class QueuePool extends Pool {
@@ -59,16 +62,19 @@ export class QueuePool extends Pool {
   }
 
   /** Counts the new slot before connecting, so concurrent checkouts can't exceed the limit. */
-  #checkoutNew (): Promise<PooledConnection> {
+  #checkoutNew (waiter?: Waiter): Promise<PooledConnection> {
     this.#overflow++
-    return this._checkout(this._newRecord(), true)
+    const record = this._newRecord()
+    if (waiter !== undefined) record.waitSince = waiter.since
+    return this._checkout(record, true)
   }
 
   #wait (): Promise<PooledConnection> {
     const timeout = this._opts.timeout
-    if (timeout === 0) return Promise.reject(this.#timeoutError())
+    if (timeout === 0) return Promise.reject(this.#timeoutError(performance.now()))
     return new Promise<PooledConnection>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject, deadline: Number.isFinite(timeout) ? performance.now() + timeout : Infinity })
+      const since = performance.now()
+      this.#waiters.push({ resolve, reject, deadline: Number.isFinite(timeout) ? since + timeout : Infinity, since })
       if (this.#timer === undefined && Number.isFinite(timeout)) this.#timer = setTimeout(this.#sweep, timeout)
       if (!this.#saturationReported) {
         this.#saturationReported = true
@@ -84,7 +90,7 @@ export class QueuePool extends Pool {
     while (this.#waiters.length > 0 && this.#waiters[0].deadline <= now) {
       const waiter = this.#waiters.shift() as Waiter
       this.#queueMaybeEmpty()
-      const err = this.#timeoutError()
+      const err = this.#timeoutError(waiter.since)
       this._log.warn({ dbPool: err.stats }, err.message)
       waiter.reject(err)
     }
@@ -99,9 +105,11 @@ export class QueuePool extends Pool {
     return waiter
   }
 
-  #timeoutError (): PoolTimeoutError {
+  #timeoutError (since: number): PoolTimeoutError {
     this._counters.timeouts++
-    return new PoolTimeoutError(this.#poolSize, this.overflow(), this._opts.timeout, this.stats(), this._lastConnectError)
+    const err = new PoolTimeoutError(this.#poolSize, this.overflow(), this._opts.timeout, this.stats(), this._lastConnectError)
+    if (poolChannels.timeout.hasSubscribers) publishTimeout(this, since, err.stats)
+    return err
   }
 
   #queueMaybeEmpty (): void {
@@ -126,6 +134,7 @@ export class QueuePool extends Pool {
     const waiter = this.#nextWaiter()
     if (waiter !== undefined) {
       // Resolve with the handle itself where possible: a promise would cost two more microtask hops.
+      record.waitSince = waiter.since
       waiter.resolve(this._checkoutNow(record) ?? this._checkoutSlow(record, false))
       return
     }
@@ -154,7 +163,7 @@ export class QueuePool extends Pool {
     }
     // The freed capacity goes to the longest waiter at once.
     const waiter = this.#nextWaiter()
-    if (waiter !== undefined) waiter.resolve(this.#checkoutNew())
+    if (waiter !== undefined) waiter.resolve(this.#checkoutNew(waiter))
   }
 
   protected _stopAccepting (): void {
@@ -183,7 +192,10 @@ export class QueuePool extends Pool {
     this._counters = newCounters()
     this._log.info({ dbPool: this.stats() }, `Pool disposed. ${this.status()}`)
     // Capacity is free again: serve whoever was waiting.
-    while (this.#waiters.length > 0 && this.#hasCapacity()) (this.#nextWaiter() as Waiter).resolve(this.#checkoutNew())
+    while (this.#waiters.length > 0 && this.#hasCapacity()) {
+      const waiter = this.#nextWaiter() as Waiter
+      waiter.resolve(this.#checkoutNew(waiter))
+    }
     this.#queueMaybeEmpty()
   }
 

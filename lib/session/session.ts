@@ -13,6 +13,7 @@ import {
 import type { Pool } from '../pool/base-pool'
 import { isDisconnectError, isPoisoningError } from '../pool/driver'
 import type { PooledConnection } from '../pool/pooled-connection'
+import { publishSessionAcquired, publishSessionReleased, sessionChannels } from '../observe/channels'
 
 export interface SessionOptions {
   /**
@@ -20,6 +21,8 @@ export interface SessionOptions {
    * commit()/rollback()); close() rolls back whatever was not committed.
    */
   transaction?: boolean
+  /** The request this session belongs to; carried on the session diagnostics channels. */
+  requestId?: string
 }
 
 /** What a session reports for the request log line (`dbSession`). */
@@ -41,6 +44,7 @@ const ER_LOCK_DEADLOCK = 1213
 export class Session {
   readonly #pool: Pool
   readonly #unitOfWork: boolean
+  readonly #requestId: string | undefined
   #conn: PooledConnection | null = null
   #acquiring: Promise<PooledConnection> | null = null
   #beginning: Promise<void> | null = null
@@ -56,6 +60,7 @@ export class Session {
   constructor (pool: Pool, options?: SessionOptions) {
     this.#pool = pool
     this.#unitOfWork = options?.transaction === true
+    this.#requestId = options?.requestId
   }
 
   /** A transaction is open (begun explicitly or by the unit of work). */
@@ -183,6 +188,7 @@ export class Session {
       return this.#closing
     }
     this.#heldMs += performance.now() - this.#heldSince
+    if (sessionChannels.released.hasSubscribers) publishSessionReleased(this, this.#pool, this.#requestId, this.#heldMs, this.#queries)
     const rollback = this.#inTransaction
     this.#inTransaction = false
     // A statement still running is interrupted by the pool (KILL QUERY), or failed with
@@ -246,6 +252,7 @@ export class Session {
       }
       this.#conn = conn
       this.#heldSince = now
+      if (sessionChannels.acquired.hasSubscribers) publishSessionAcquired(this, this.#pool, this.#requestId, conn.record?.id ?? 0, now - started)
       return conn
     }, (err: unknown) => {
       this.#waitMs += performance.now() - started
