@@ -31,7 +31,6 @@ export function instrumentPool (pool: Pool, options: InstrumentPoolOptions = {})
   if (typeof poolName !== 'string' || poolName === '') {
     throw new InvalidOptionError('poolName', `Invalid option poolName: expected a non-empty string, got ${typeof poolName}`)
   }
-  setPoolName(pool, poolName)
   const stops: Array<() => void> = []
   try {
     const otel = options.openTelemetry ?? true
@@ -42,6 +41,7 @@ export function instrumentPool (pool: Pool, options: InstrumentPoolOptions = {})
     for (const stop of stops) stop()
     throw err
   }
+  setPoolName(pool, poolName)
   return {
     poolName,
     close () {
