@@ -74,14 +74,19 @@ function report (status: HealthStatus, saturated: boolean, latencyMs: number, er
   }
 }
 
-/** true, 'timeout', or the error. Past the deadline the probe lets go of whatever it got. */
+/**
+ * true, 'timeout', or the error. At the deadline the checkout is abandoned (it leaves the pool's
+ * queue at once, and a connection still being opened for it goes back to the pool) and a
+ * statement still running is interrupted by the pool, so a failed check leaves nothing behind.
+ */
 function probe (pool: Pool, timeout: number): Promise<true | 'timeout' | unknown> {
   return new Promise((resolve) => {
+    const abandon = new AbortController()
     let conn: PooledConnection | undefined
     let settled = false
     const timer = setTimeout(() => {
       settled = true
-      // A statement still running is interrupted by the pool (KILL QUERY), freeing the slot.
+      abandon.abort(new Error('health check deadline'))
       void conn?.close()
       resolve('timeout')
     }, timeout)
@@ -92,11 +97,7 @@ function probe (pool: Pool, timeout: number): Promise<true | 'timeout' | unknown
       clearTimeout(timer)
       resolve(result)
     }
-    pool.connect().then(async (c) => {
-      if (settled) {
-        void c.close() // arrived after the deadline
-        return
-      }
+    pool.connect({ signal: abandon.signal }).then(async (c) => {
       conn = c
       try {
         await c.query('SELECT 1')
