@@ -16,6 +16,16 @@ export { defaultPoolOptions, rejectUnknown, resolvePoolOptions, type PoolClassNa
 export type { ResolvedPoolOptions } from './pool/options'
 
 export interface DbSessionPluginOptions {
+  /**
+   * Registers a further database under this name: `request.dbs.NAME` / `app.dbs.NAME` instead of
+   * `request.db` / `app.db`. A JavaScript identifier; each name once per app.
+   */
+  name?: string
+  /**
+   * Run route handlers in their request's async context so `app.db.current()` finds the request's
+   * session from any module (default true). Off: a little less work per request, no current().
+   */
+  requestContext?: boolean
   /** A `mysql://user:password@host:port/database` URL, or mysql2 ConnectionOptions. */
   connection?: string | ConnectionOptions
   /** Use this pool instead of building one (SQLAlchemy's `create_engine(pool=...)`); closed with the app. */
@@ -62,7 +72,8 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
 })
 
 const OBSERVE_OPTION_NAMES = ['poolName', 'openTelemetry', 'prometheus']
-const PLUGIN_OPTION_NAMES = ['connection', 'pool', 'poolClass', 'logPoolStats', ...OBSERVE_OPTION_NAMES, ...Object.keys(PLUGIN_TO_POOL)]
+const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...OBSERVE_OPTION_NAMES, ...Object.keys(PLUGIN_TO_POOL)]
+const NAME_PATTERN = /^[A-Za-z_$][\w$]*$/
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
 const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
@@ -76,6 +87,8 @@ const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
 })
 
 interface ResolvedPluginCommon {
+  name: string | undefined
+  requestContext: boolean
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
@@ -106,15 +119,21 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
   const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
   const observe = resolveObserveOptions(options)
+  const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
+  const name = options.name
+  if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
+    fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
+  }
+  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, observe }
   if (options.pool !== undefined) {
     if (options.connection !== undefined) {
       throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
     }
     const p = options.pool as { connect?: unknown } | null
     if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
-    return { connection: undefined, pool: options.pool, poolClass, poolOptions, logPoolStats, observe }
+    return { ...common, connection: undefined, pool: options.pool }
   }
-  return { connection: resolveConnection(options.connection, poolOptions), pool: undefined, poolClass, poolOptions, logPoolStats, observe }
+  return { ...common, connection: resolveConnection(options.connection, poolOptions), pool: undefined }
 }
 
 /** poolName, openTelemetry, prometheus (lib/observe). */

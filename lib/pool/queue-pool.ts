@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks'
 import { PoolClosedError, PoolTimeoutError } from '../errors'
 import type { PoolOptions } from './options'
-import { abortReason, Pool, type CheckoutOptions, type Creator } from './base-pool'
+import { abortReason, Pool, type CancelSignal, type CheckoutOptions, type Creator } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
@@ -24,7 +24,7 @@ interface Waiter {
    * in deadline order and one timer (for the head) serves every such waiter. */
   deadline: number
   /** The caller's signal; the waiter leaves the queue the moment it aborts. */
-  signal: AbortSignal | undefined
+  signal: CancelSignal | undefined
   onAbort: (() => void) | undefined
   /** Its own timer, only for a checkout with a shorter `timeout` than the pool's. */
   timer: NodeJS.Timeout | undefined
@@ -71,14 +71,14 @@ export class QueuePool extends Pool {
   }
 
   /** Counts the new slot before connecting, so concurrent checkouts can't exceed the limit. */
-  #checkoutNew (signal?: AbortSignal, since = 0): Promise<PooledConnection> {
+  #checkoutNew (signal?: CancelSignal, since = 0): Promise<PooledConnection> {
     this.#overflow++
     const record = this._newRecord()
     record.waitSince = since
     return this._checkout(record, true, signal)
   }
 
-  #wait (signal: AbortSignal | undefined, ownTimeout: number | undefined): Promise<PooledConnection> {
+  #wait (signal: CancelSignal | undefined, ownTimeout: number | undefined): Promise<PooledConnection> {
     const poolTimeout = this._opts.timeout
     const own = ownTimeout !== undefined && ownTimeout < poolTimeout
     const timeout = own ? Math.max(0, ownTimeout) : poolTimeout
@@ -153,7 +153,7 @@ export class QueuePool extends Pool {
   }
 
   #detach (waiter: Waiter): void {
-    if (waiter.onAbort !== undefined) (waiter.signal as AbortSignal).removeEventListener('abort', waiter.onAbort)
+    if (waiter.onAbort !== undefined) (waiter.signal as CancelSignal).removeEventListener('abort', waiter.onAbort)
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
   }
 
