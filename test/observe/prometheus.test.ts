@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Registry, register as defaultRegistry } from 'prom-client'
-import { instrumentPool, PROMETHEUS_METRICS, QueuePool } from '../../lib'
+import { dbSession, instrumentPool, PROMETHEUS_METRICS, QueuePool } from '../../lib'
+import { databaseUrl } from '../helpers/db'
 import { poolChannels } from '../../lib/observe/channels'
 import { buildApp } from '../plugin/_helpers'
 import { realPool } from '../helpers/pool'
@@ -67,6 +68,21 @@ t.test('two pools on one registry; one leaves, the other stays', async (t) => {
   await b.app.db.query('SELECT 1')
   m = await scrape(registry)
   t.equal(m.get('db_client_connection_wait_time_seconds_count{pool_name="b"}'), 2)
+})
+
+t.test('a named registration reports under its name by default', async (t) => {
+  const registry = new Registry()
+  const { app } = await buildApp(t, {
+    plugin: { prometheus: registry, openTelemetry: false },
+    logLevel: false,
+    setup: async (app) => {
+      await app.register(dbSession, { name: 'reports', connection: await databaseUrl(), prometheus: registry, openTelemetry: false })
+    }
+  })
+  await app.dbs.reports.query('SELECT 1')
+  const m = await scrape(registry)
+  t.equal(m.get('db_client_connection_wait_time_seconds_count{pool_name="reports"}'), 1)
+  t.equal([...m.keys()].filter((k) => k.startsWith('db_client_connection_max{')).length, 2, 'the unnamed one and reports')
 })
 
 t.test('prometheus: true uses the default registry, and an app can be built again', async (t) => {
