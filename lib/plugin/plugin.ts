@@ -108,7 +108,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     const connection = options.connection
     pool = new POOL_CLASSES[options.poolClass](() => mysql.createConnection(connection), { ...options.poolOptions, logger: poolLog })
   }
-  const stopMetrics = observePool(pool, options.observe, name, options.connection)
+  const stopMetrics = observePool(pool, options.observe, name, options.connection, poolLog)
   const index = registrations++
   const routeKey = Symbol(`fastify-db-session.route.${name ?? 'db'}`)
   const configPath = name === undefined ? 'config.db' : `config.dbs.${name}`

@@ -8,6 +8,7 @@ import { instrumentPool, NullPool, QueuePool, StaticPool } from '../../lib'
 import { poolChannels } from '../../lib/observe/channels'
 import { databaseUrl } from '../helpers/db'
 import { realPool } from '../helpers/pool'
+import { buildApp } from '../plugin/_helpers'
 import { runTraffic, trafficApp } from './_traffic'
 
 const POOL = 'db.client.connection.pool.name'
@@ -144,4 +145,20 @@ t.test('instrumentPool for standalone pools', async (t) => {
   const unnamed = instrumentPool(queue, { openTelemetry: { meterProvider: provider } })
   t.equal(unnamed.poolName, 'unbounded', 'keeps the name the pool was given before')
   unnamed.close()
+})
+
+t.test('two apps on one database under the global provider: the second one warns instead of failing', async (t) => {
+  const { provider, collect } = sdk()
+  metrics.setGlobalMeterProvider(provider)
+  t.teardown(() => metrics.disable())
+  const first = await buildApp(t, { plugin: { poolName: 'same' }, logLevel: false })
+  const second = await buildApp(t, { plugin: { poolName: 'same' }, logLevel: 'warn' })
+  const warning = second.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('No OpenTelemetry metrics for this pool'))
+  t.ok(warning, 'a warning names the clash')
+  t.equal(warning?.poolName, 'same')
+  await first.app.db.query('SELECT 1')
+  await second.app.db.query('SELECT 1')
+  t.equal(histogram(await collect(), 'db.client.connection.wait_time', 'same')?.count, 1, 'only the first pool reports under that name')
+  await t.rejects(buildApp(t, { plugin: { poolName: 'same', openTelemetry: true }, logLevel: false }),
+    { code: 'FST_DB_INVALID_OPTION', message: /already reports/ }, 'asked for explicitly, the clash fails at register')
 })
