@@ -12,6 +12,7 @@ import exportRoutes from './routes/export'
 import healthRoutes from './routes/health'
 import itemRoutes from './routes/items'
 import orderRoutes from './routes/orders'
+import observabilityRoutes from './routes/observability'
 import { ensureSchema } from './schema'
 
 export interface AppOptions {
@@ -44,5 +45,6 @@ export function buildApp (opts: AppOptions): FastifyInstance {
   app.register(itemRoutes)
   app.register(orderRoutes)
   app.register(exportRoutes)
+  app.register(observabilityRoutes)
   return app
 }

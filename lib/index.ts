@@ -23,3 +23,10 @@ export {
 export {
   defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ConnectionSource, type ResetOnReturn, type PoolClassName
 } from './options'
+export { instrumentPool, type InstrumentPoolOptions, type PoolInstrumentation, type MeterProviderLike, type PrometheusRegistry } from './observe/metrics'
+export {
+  POOL_CHANNELS, SESSION_CHANNELS, type PoolMessage, type ConnectMessage, type ConnectErrorMessage, type CheckoutMessage,
+  type CheckinMessage, type TimeoutMessage, type InvalidateMessage, type LeakMessage, type SessionAcquiredMessage, type SessionReleasedMessage
+} from './observe/channels'
+export type { HealthOptions, HealthReport, HealthStatus } from './observe/health'
+export { PROMETHEUS_METRICS } from './observe/prometheus'

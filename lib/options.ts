@@ -7,6 +7,8 @@ import { withUrlTls } from './connection-tls'
 import { DEFAULT_MAX_PREPARED_STATEMENTS } from './pool/statement-budget'
 import { InvalidOptionError } from './errors'
 import type { Pool } from './pool/base-pool'
+import type { MeterProviderLike, PrometheusRegistry } from './observe/metrics'
+import type { ObserveOptions } from './observe/plugin-metrics'
 import {
   boolean, defaultPoolOptions, fail, integer, oneOf, POOL_CLASSES, rejectUnknown, resolvePoolOptions,
   type PoolClassName, type PoolOptions, type ResetOnReturn
@@ -63,6 +65,12 @@ export interface DbSessionPluginOptions {
   poolFailFast?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
+  /** The pool's name in metrics and channel messages; default: the registration's `name`, else `host:port/database`. */
+  poolName?: string
+  /** OpenTelemetry pool metrics; default: on when @opentelemetry/api is installed and a MeterProvider is registered. */
+  openTelemetry?: boolean | { meterProvider: MeterProviderLike }
+  /** Prometheus pool metrics: `true` (prom-client's default registry) or a Registry; default off. */
+  prometheus?: boolean | PrometheusRegistry
 }
 
 /** Plugin option name → pool option name. */
@@ -87,7 +95,8 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   onConnect: 'onConnect'
 })
 
-const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', 'maxPreparedStatements', ...Object.keys(PLUGIN_TO_POOL)]
+const OBSERVE_OPTION_NAMES = ['poolName', 'openTelemetry', 'prometheus']
+const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', 'maxPreparedStatements', ...OBSERVE_OPTION_NAMES, ...Object.keys(PLUGIN_TO_POOL)]
 const NAME_PATTERN = /^[A-Za-z_$][\w$]*$/
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
@@ -108,6 +117,7 @@ interface ResolvedPluginCommon {
   poolOptions: PoolOptions
   logPoolStats: boolean
   maxPreparedStatements: number
+  observe: ObserveOptions
 }
 
 /** Either a pool was given, or the connection options to build one. */
@@ -134,12 +144,13 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
   const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
   const maxPreparedStatements = options.maxPreparedStatements === undefined ? DEFAULT_MAX_PREPARED_STATEMENTS : integer('maxPreparedStatements', options.maxPreparedStatements, 1)
+  const observe = resolveObserveOptions(options)
   const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
   const name = options.name
   if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
     fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
   }
-  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, maxPreparedStatements }
+  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, maxPreparedStatements, observe }
   if (options.pool !== undefined) {
     if (options.connection !== undefined) {
       throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
@@ -151,6 +162,21 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   // A function is called (and what it returns validated) for every new connection.
   const connection = typeof options.connection === 'function' ? options.connection : resolveConnection(options.connection, poolOptions)
   return { ...common, connection, pool: undefined }
+}
+
+/** poolName, openTelemetry, prometheus (lib/observe). */
+function resolveObserveOptions (options: DbSessionPluginOptions): ObserveOptions {
+  const { poolName, openTelemetry, prometheus } = options
+  if (poolName !== undefined && (typeof poolName !== 'string' || poolName === '')) fail('poolName', 'a non-empty string', poolName)
+  if (openTelemetry !== undefined && typeof openTelemetry !== 'boolean' &&
+    typeof (openTelemetry as { meterProvider?: { getMeter?: unknown } } | null)?.meterProvider?.getMeter !== 'function') {
+    fail('openTelemetry', 'true, false or { meterProvider } (an OpenTelemetry MeterProvider)', openTelemetry)
+  }
+  if (prometheus !== undefined && typeof prometheus !== 'boolean' &&
+    typeof (prometheus as { registerMetric?: unknown } | null)?.registerMetric !== 'function') {
+    fail('prometheus', 'true (prom-client\'s default registry), false or a prom-client Registry', prometheus)
+  }
+  return { poolName, openTelemetry: openTelemetry ?? 'auto', prometheus: prometheus ?? false }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */

@@ -7,6 +7,7 @@ import { NoRequestError } from '../errors'
 import type { Pool } from '../pool/base-pool'
 import type { PoolStats } from '../pool/stats'
 import { Session, type SessionOptions } from '../session/session'
+import { checkHealth, type HealthOptions, type HealthReport } from '../observe/health'
 
 type Sql = string | QueryOptions
 
@@ -73,6 +74,11 @@ export class DbFacade {
   /** The pool's stats snapshot. */
   stats (): PoolStats {
     return this.pool.stats()
+  }
+
+  /** Readiness: can a connection be had and answer within the deadline, is the pool saturated (lib/observe/health.ts). */
+  health (options?: HealthOptions): Promise<HealthReport> {
+    return checkHealth(this.pool, () => this.stats(), options)
   }
 
   /** The pool's SQLAlchemy status line. */

@@ -30,6 +30,7 @@ import { Session } from '../session/session'
 import { defaultPoolOptions, stripUndefined } from '../pool/options'
 import { poolConnectionLimit } from '../pool/statement-budget'
 import { connectionCreator } from './connection-factory'
+import { observePool } from '../observe/plugin-metrics'
 import { DbFacade } from './db-facade'
 import { currentRequest, inRequestContext } from './request-context'
 import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
@@ -110,6 +111,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     const creator = connectionCreator({ ...options, poolMax: poolConnectionLimit(o.poolSize, o.maxOverflow), log: poolLog })
     pool = new POOL_CLASSES[options.poolClass](creator, { ...options.poolOptions, logger: poolLog })
   }
+  const stopMetrics = observePool(pool, options.observe, name, options.connection, poolLog)
   const index = registrations++
   const routeKey = Symbol(`fastify-db-session.route.${name ?? 'db'}`)
   const configPath = name === undefined ? 'config.db' : `config.dbs.${name}`
@@ -133,7 +135,8 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     const created = new Session(pool, {
       transaction: settings.transaction && (scope.hijacked & (1 << index)) === 0 ? settings.begin ?? true : false,
       signal: scope,
-      logger: request.log
+      logger: request.log,
+      requestId: request.id
     })
     scope.sessions[index] = created
     return created
@@ -237,6 +240,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   // onClose runs after in-flight requests finished; close() still waits (bounded) for stragglers.
   fastify.addHook('onClose', async function closePool () {
     await pool.close()
+    stopMetrics()
   })
 }
 

@@ -18,6 +18,9 @@ import { PooledConnection, type HandleOwner, type HandleState } from './pooled-c
 import { StatementKiller } from './statement-killer'
 import { runConnectSetup } from './connect-setup'
 import { newCounters, type PoolCounters, type PoolStats } from './stats'
+import {
+  checkoutsObserved, poolChannels, publishCheckin, publishCheckout, publishConnect, publishConnectError, publishInvalidate
+} from '../observe/channels'
 
 /** Makes a new database connection; e.g. `() => mysql.createConnection(url)`. */
 export type Creator = () => DriverConnection | Promise<DriverConnection>
@@ -157,6 +160,11 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     return this._opts.timeout
   }
 
+  /** The resolved options, read-only (metrics report the pool's limits from them). */
+  get options (): Readonly<ResolvedPoolOptions> {
+    return this._opts
+  }
+
   get closed (): boolean {
     return this._closed
   }
@@ -172,13 +180,16 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** Opens the slot's connection with the connect deadline; errors become DatabaseUnavailableError. */
   protected async _open (record: ConnectionRecord): Promise<void> {
     let conn: DriverConnection
+    const started = performance.now()
     try {
       conn = await this.#create()
     } catch (err) {
       this._counters.connectErrors++
       this._lastConnectError = err
       this._log.debug({ err }, 'Error on connect()')
-      throw err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(err)
+      const error = err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(err)
+      if (poolChannels.connectError.hasSubscribers) publishConnectError(this, error, performance.now() - started)
+      throw error
     }
     const core = coreOf(conn)
     const now = performance.now()
@@ -211,6 +222,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       void this._closeConnection(record, true)
       throw new DatabaseUnavailableError(failure)
     }
+    if (poolChannels.connect.hasSubscribers) publishConnect(this, record, now - started)
   }
 
   #create (): Promise<DriverConnection> {
@@ -236,6 +248,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     if (conn === null) return
     this._counters.invalidations++
     this._log.debug({ err, connection: record.id }, 'Invalidate connection')
+    if (poolChannels.invalidate.hasSubscribers) publishInvalidate(this, record, err)
     // A deliberate invalidate() passes no error, so listeners can tell it from a failure.
     if (err === undefined) this.#emit('invalidate', conn, record)
     else this.#emit('invalidate', conn, record, err)
@@ -289,6 +302,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** The checkout pipeline's slow path: reconnect, recycle, pre-ping. */
   protected async _checkoutSlow (record: ConnectionRecord, isNew: boolean, signal?: CancelSignal): Promise<PooledConnection> {
     record.holders++ // keeps idle-death handling away while we work on the slot
+    if (record.waitSince === 0) record.waitSince = performance.now() // the wait time reported at checkout
     try {
       if (record.connection === null || record.broken) {
         this._drop(record, new Error('Connection was broken while idle'))
@@ -308,6 +322,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       if (this.#closedAll) throw new PoolClosedError()
     } catch (err) {
       record.holders--
+      record.waitSince = 0
       this._checkoutFailed(record, isNew)
       throw err
     }
@@ -316,6 +331,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       // Nobody wants this connection any more (its request ended while it was being opened):
       // it goes to the next waiter or into the pool, never to a caller that has gone.
       this._counters.abandoned++
+      record.waitSince = 0
       this._returnRecord(record)
       throw abortReason(signal)
     }
@@ -349,8 +365,11 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     record.holders++
     record.fresh = false
     this._counters.checkouts++
+    if (now === 0 && checkoutsObserved()) now = performance.now() // wait and use times need the clock
     const handle = new PooledConnection(this, record, now)
-    if (this._opts.leakDetectionThreshold > 0) handle.leak = new LeakWatch(record.id, this._opts.leakDetectionThreshold, this._log, () => this.stats())
+    if (this._opts.leakDetectionThreshold > 0) handle.leak = new LeakWatch(record.id, this._opts.leakDetectionThreshold, this._log, () => this.stats(), this)
+    if (poolChannels.checkout.hasSubscribers) publishCheckout(this, record, now)
+    if (record.waitSince !== 0) record.waitSince = 0
     if (this.#hot.checkout) this.#emit('checkout', record.connection as DriverConnection, record, handle)
     return handle
   }
@@ -359,6 +378,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   checkin (handle: PooledConnection, record: ConnectionRecord, state: HandleState): Promise<void> | undefined {
     handle.leak?.returned()
     if (this._opts.failFast) this.#holdTime.add(performance.now() - handle.checkedOutAt)
+    if (poolChannels.checkin.hasSubscribers) publishCheckin(this, record, handle.checkedOutAt, false)
     const conn = record.connection
     if (conn === null || record.broken) {
       this._drop(record, new Error('Connection was broken while checked out'))
@@ -406,7 +426,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   }
 
   /** HandleOwner: a handle saw a disconnect or was invalidated explicitly. */
-  invalidate (record: ConnectionRecord, err: unknown, poolWide: boolean): void {
+  invalidate (record: ConnectionRecord, err: unknown, poolWide: boolean, handle?: PooledConnection): void {
+    if (handle !== undefined && poolChannels.checkin.hasSubscribers) publishCheckin(this, record, handle.checkedOutAt, true)
     if (poolWide) {
       this._log.info({ err, connection: record.id }, 'Disconnection detected; invalidating connections older than this one')
       this._markStale(record)

@@ -32,6 +32,8 @@ export class ConnectionRecord {
    * handshake and one query() runs one statement (no multipleStatements).
    */
   readsAreClean = false
+  /** performance.now() when the checkout now claiming this slot began; 0 = not measured (a synchronous hand-out). */
+  waitSince = 0
   /** Detaches the error/end listeners of the current connection. */
   unwatch: (() => void) | null = null
 }

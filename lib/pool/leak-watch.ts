@@ -4,6 +4,8 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { PoolLogger } from './logger'
+import type { Pool } from './base-pool'
+import { poolChannels, publishLeak } from '../observe/channels'
 import type { PoolStats } from './stats'
 
 export class LeakWatch {
@@ -13,13 +15,14 @@ export class LeakWatch {
   readonly #timer: NodeJS.Timeout
   #reported = false
 
-  constructor (connection: number, threshold: number, log: PoolLogger, stats: () => PoolStats) {
+  constructor (connection: number, threshold: number, log: PoolLogger, stats: () => PoolStats, pool: Pool) {
     this.#connection = connection
     this.#log = log
     // Captured now, at checkout: that stack is the whole point of the report.
     const stack = new Error('Connection checked out here').stack
     this.#timer = setTimeout(() => {
       this.#reported = true
+      if (poolChannels.leak.hasSubscribers) publishLeak(pool, connection, performance.now() - this.#takenAt, threshold, stack)
       log.warn({
         connection,
         heldMs: Math.round(performance.now() - this.#takenAt),

@@ -16,7 +16,7 @@ export interface HandleOwner {
   /** Returns the handle's slot: reset, then check in. */
   checkin: (handle: PooledConnection, record: ConnectionRecord, state: HandleState) => Promise<void> | undefined
   /** Drops the handle's connection and frees its slot now; `poolWide` also marks older connections stale. */
-  invalidate: (record: ConnectionRecord, err: unknown, poolWide: boolean) => void
+  invalidate: (record: ConnectionRecord, err: unknown, poolWide: boolean, handle?: PooledConnection) => void
   /** Stops the statement running on the slot's connection (KILL QUERY); false when it could not. */
   killStatement: (record: ConnectionRecord) => Promise<boolean>
 }
@@ -226,7 +226,7 @@ export class PooledConnection {
     this.#record = null
     this.#conn = null
     this.#closing = RESOLVED
-    this.#owner.invalidate(record, err, poolWide)
+    this.#owner.invalidate(record, err, poolWide, this)
     this.leak?.cancel()
   }
 }

@@ -15,6 +15,7 @@ import { abortReason, Pool, type CancelSignal, type CheckoutOptions, type Creato
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
+import { poolChannels, publishTimeout } from '../observe/channels'
 
 interface Waiter {
   resolve: (handle: PooledConnection | Promise<PooledConnection>) => void
@@ -29,6 +30,8 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined
   /** The timeout that applies to it, in ms (for the error message). */
   timeout: number
+  /** performance.now() when it started waiting (the checkout's wait time starts here). */
+  since: number
 }
 
 export class QueuePool extends Pool {
@@ -70,9 +73,11 @@ export class QueuePool extends Pool {
   }
 
   /** Counts the new slot before connecting, so concurrent checkouts can't exceed the limit. */
-  #checkoutNew (signal?: CancelSignal): Promise<PooledConnection> {
+  #checkoutNew (signal?: CancelSignal, since = 0): Promise<PooledConnection> {
     this.#overflow++
-    return this._checkout(this._newRecord(), true, signal)
+    const record = this._newRecord()
+    record.waitSince = since
+    return this._checkout(record, true, signal)
   }
 
   /** The queue has not been empty for `queueInterval` ms: the pool is overloaded, not just busy. */
@@ -93,21 +98,23 @@ export class QueuePool extends Pool {
     const poolTimeout = this._opts.timeout
     const own = limit < poolTimeout
     const timeout = own ? Math.max(0, limit) : poolTimeout
-    if (timeout === 0) return Promise.reject(this.#timeoutError(timeout))
+    if (timeout === 0) return Promise.reject(this.#timeoutError(timeout, performance.now()))
     if (this._opts.failFast && this.#maxOverflow !== -1) {
       // The queue ahead can't be served in time: say so now, not after the whole wait. The
       // estimate needs (ahead + 1) returns, so it only refuses deep queues, where it is accurate.
       const expected = this._expectedWait(this.#waiters.length, this.#poolSize + this.#maxOverflow)
       if (expected !== undefined && expected > timeout) {
         this._counters.refused++
-        return Promise.reject(this.#timeoutError(timeout))
+        return Promise.reject(this.#timeoutError(timeout, performance.now()))
       }
     }
     return new Promise<PooledConnection>((resolve, reject) => {
+      const since = performance.now()
       const waiter: Waiter = {
         resolve,
         reject,
-        deadline: Number.isFinite(timeout) ? performance.now() + timeout : Infinity,
+        deadline: Number.isFinite(timeout) ? since + timeout : Infinity,
+        since,
         signal,
         onAbort: undefined,
         timer: undefined,
@@ -120,7 +127,7 @@ export class QueuePool extends Pool {
       this.#waiters.push(waiter)
       if (own) {
         // Not in deadline order with the others: a timer of its own.
-        waiter.timer = setTimeout(() => this.#leave(waiter, this.#timeoutError(timeout), false), timeout)
+        waiter.timer = setTimeout(() => this.#leave(waiter, this.#timeoutError(timeout, since), false), timeout)
       } else if (this.#timer === undefined && Number.isFinite(timeout)) {
         this.#timer = setTimeout(this.#sweep, timeout)
       }
@@ -152,7 +159,7 @@ export class QueuePool extends Pool {
       }
       this.#waiters.splice(i, 1)
       this.#detach(waiter)
-      const err = this.#timeoutError(waiter.timeout)
+      const err = this.#timeoutError(waiter.timeout, waiter.since)
       this._log.warn({ dbPool: err.stats }, err.message)
       waiter.reject(err)
     }
@@ -189,9 +196,11 @@ export class QueuePool extends Pool {
     waiter.reject(err)
   }
 
-  #timeoutError (timeout: number): PoolTimeoutError {
+  #timeoutError (timeout: number, since: number): PoolTimeoutError {
     this._counters.timeouts++
-    return new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError)
+    const err = new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError)
+    if (poolChannels.timeout.hasSubscribers) publishTimeout(this, since, err.stats)
+    return err
   }
 
   #queueMaybeEmpty (): void {
@@ -217,6 +226,7 @@ export class QueuePool extends Pool {
     const waiter = this.#nextWaiter()
     if (waiter !== undefined) {
       // Resolve with the handle itself where possible: a promise would cost two more microtask hops.
+      record.waitSince = waiter.since
       waiter.resolve(this._checkoutNow(record) ?? this._checkoutSlow(record, false, waiter.signal))
       return
     }
@@ -245,7 +255,7 @@ export class QueuePool extends Pool {
     }
     // The freed capacity goes to the longest waiter at once.
     const waiter = this.#nextWaiter()
-    if (waiter !== undefined) waiter.resolve(this.#checkoutNew(waiter.signal))
+    if (waiter !== undefined) waiter.resolve(this.#checkoutNew(waiter.signal, waiter.since))
   }
 
   protected _stopAccepting (): void {
@@ -279,7 +289,7 @@ export class QueuePool extends Pool {
     // Capacity is free again: serve whoever was waiting.
     while (this.#waiters.length > 0 && this.#hasCapacity()) {
       const waiter = this.#nextWaiter() as Waiter
-      waiter.resolve(this.#checkoutNew(waiter.signal))
+      waiter.resolve(this.#checkoutNew(waiter.signal, waiter.since))
     }
     this.#queueMaybeEmpty()
   }

@@ -20,6 +20,7 @@ import {
   PLAIN_TRANSACTION, resolveRunOptions, resolveTransactionOptions,
   type ResolvedTransaction, type TransactionOptions, type TransactionRunOptions
 } from './transaction-options'
+import { publishSessionAcquired, publishSessionReleased, sessionChannels } from '../observe/channels'
 
 export interface SessionOptions {
   /**
@@ -30,6 +31,8 @@ export interface SessionOptions {
   transaction?: boolean | TransactionOptions
   /** Where transaction retries are logged (`warn`); the request's logger in a request. */
   logger?: PoolLogger
+  /** The request this session belongs to; carried on the session diagnostics channels. */
+  requestId?: string
   /**
    * Abandons a checkout still waiting for the pool (or a connection still being opened) when it
    * aborts: the plugin passes the request's, so a request that ended never gets a connection.
@@ -59,6 +62,7 @@ export class Session {
   /** Streams still reading; destroyed when the session closes. */
   readonly #streams = new Set<RowStream<unknown>>()
   readonly #signal: CancelSignal | undefined
+  readonly #requestId: string | undefined
   #conn: PooledConnection | null = null
   #acquiring: Promise<PooledConnection> | null = null
   #beginning: Promise<void> | null = null
@@ -78,6 +82,7 @@ export class Session {
     const tx = options?.transaction
     this.#unitOfWork = tx === true ? PLAIN_TRANSACTION : tx === undefined || tx === false ? undefined : resolveTransactionOptions(tx)
     this.#log = options?.logger
+    this.#requestId = options?.requestId
     this.#signal = options?.signal
   }
 
@@ -296,6 +301,7 @@ export class Session {
       return this.#closing
     }
     this.#heldMs += performance.now() - this.#heldSince
+    if (sessionChannels.released.hasSubscribers) publishSessionReleased(this, this.#pool, this.#requestId, this.#heldMs, this.#queries)
     const rollback = this.#inTransaction
     this.#inTransaction = false
     // A statement still running is interrupted by the pool (KILL QUERY), or failed with
@@ -363,6 +369,7 @@ export class Session {
       }
       this.#conn = conn
       this.#heldSince = now
+      if (sessionChannels.acquired.hasSubscribers) publishSessionAcquired(this, this.#pool, this.#requestId, conn.record?.id ?? 0, now - started)
       return conn
     }, (err: unknown) => {
       this.#waitMs += performance.now() - started
