@@ -21,6 +21,7 @@ export type DbErrorCode =
   | 'FST_DB_COMMIT_FAILED'
   | 'FST_DB_QUERY_FAILED'
   | 'FST_DB_DISCONNECTED'
+  | 'FST_DB_MISSING_PEER'
 
 /** Base class: `instanceof DbError` catches everything this package throws. */
 export class DbError extends Error {
@@ -167,5 +168,15 @@ export class DisconnectedError extends DbError {
     const code = (cause as { code?: unknown } | null)?.code
     const why = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''
     super('FST_DB_DISCONNECTED', `The database connection was lost${why}`, 503, { cause, retryAfter: 1 })
+  }
+}
+
+/** An integration entry point (`fastify-db-session/kysely`, `/drizzle`) without its optional peer installed. */
+export class MissingPeerError extends DbError {
+  readonly peer: string
+  constructor (peer: string, entry: string, cause: unknown) {
+    const pkg = peer.startsWith('@') ? peer.split('/').slice(0, 2).join('/') : peer.split('/')[0]
+    super('FST_DB_MISSING_PEER', `${entry} needs the optional peer dependency "${pkg}", which is not installed: npm install ${pkg}`, 500, { cause })
+    this.peer = pkg
   }
 }
