@@ -15,6 +15,7 @@ import type {
   CompiledQuery, DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely,
   KyselyConfig, QueryCompiler, QueryResult, TransactionSettings
 } from 'kysely'
+import type * as KyselyPeer from 'kysely'
 import { escapeId } from 'mysql2'
 import type { ResultSetHeader } from 'mysql2'
 import { borrowSession, isSessionSource, type SessionSource } from './integrations/session-source'
@@ -23,7 +24,7 @@ import { rowStream } from './integrations/row-stream'
 import { loadPeer } from './integrations/peer'
 import type { Session } from './session/session'
 
-type KyselyModule = typeof import('kysely')
+type KyselyModule = typeof KyselyPeer
 
 const peer = loadPeer<KyselyModule>('kysely', 'fastify-db-session/kysely')
 
