@@ -175,8 +175,7 @@ export class DisconnectedError extends DbError {
 export class MissingPeerError extends DbError {
   readonly peer: string
   constructor (peer: string, entry: string, cause: unknown) {
-    const pkg = peer.startsWith('@') ? peer.split('/').slice(0, 2).join('/') : peer.split('/')[0]
-    super('FST_DB_MISSING_PEER', `${entry} needs the optional peer dependency "${pkg}", which is not installed: npm install ${pkg}`, 500, { cause })
-    this.peer = pkg
+    super('FST_DB_MISSING_PEER', `${entry} needs the optional peer dependency "${peer}", which is not installed: npm install ${peer}`, 500, { cause })
+    this.peer = peer
   }
 }
