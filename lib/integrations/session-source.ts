@@ -8,7 +8,7 @@ export interface SessionSource {
   /** A new session (lazy: it takes a connection at its first statement); the caller closes it. */
   session: () => Session
   /** The session of the request whose async context is running, or undefined outside a request. */
-  tryCurrent?: () => Session | undefined
+  tryCurrent: () => Session | undefined
 }
 
 /** The session to run on now, and whether the caller owns it (must close it when done). */
@@ -22,10 +22,11 @@ export interface Borrowed {
  * here. Outside: a new session that the caller closes once its statement (or unit) is done.
  */
 export function borrowSession (source: SessionSource): Borrowed {
-  const current = source.tryCurrent?.()
+  const current = source.tryCurrent()
   return current === undefined ? { session: source.session(), owned: true } : { session: current, owned: false }
 }
 
 export function isSessionSource (value: unknown): value is SessionSource {
-  return typeof value === 'object' && value !== null && typeof (value as SessionSource).session === 'function'
+  return typeof value === 'object' && value !== null && typeof (value as SessionSource).session === 'function' &&
+    typeof (value as SessionSource).tryCurrent === 'function'
 }
