@@ -57,16 +57,21 @@ export class PoolTimeoutError extends DbError {
   /** Seconds a client may wait before retrying (sent as `Retry-After`). */
   readonly retryAfter: number
 
-  constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown) {
+  /** The waiting caller already held a connection of this pool (nested checkout): what the message adds. */
+  readonly nestedCheckout: string | undefined
+
+  constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown, nestedCheckout?: string) {
     const retryAfter = Math.max(1, Math.ceil(timeoutMs / 1000))
     super(
       'FST_DB_POOL_TIMEOUT',
-      `QueuePool limit of size ${size} overflow ${overflow} reached, connection timed out, timeout ${(timeoutMs / 1000).toFixed(2)}`,
+      `QueuePool limit of size ${size} overflow ${overflow} reached, connection timed out, timeout ${(timeoutMs / 1000).toFixed(2)}` +
+        (nestedCheckout === undefined ? '' : `; ${nestedCheckout}`),
       503,
       cause === undefined ? { retryAfter } : { cause, retryAfter }
     )
     this.stats = stats
     this.retryAfter = retryAfter
+    this.nestedCheckout = nestedCheckout
   }
 }
 

@@ -29,6 +29,7 @@ import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
 import { DbFacade } from './db-facade'
+import { nestedCheckoutProbe } from './nested-checkout'
 import { currentRequest, inRequestContext } from './request-context'
 import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
 import { resolveRouteConfig, type RouteDbConfig, type RouteDbSettings } from './route-config'
@@ -142,6 +143,8 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       return request === undefined ? undefined : sessionOf(request)
     }
   })
+
+  pool.nestedCheckoutProbe = nestedCheckoutProbe(facade, where, poolLog)
 
   if (!fastify.hasRequestDecorator(kScope as unknown as string)) {
     fastify.decorateRequest(kScope as unknown as string, null)

@@ -29,6 +29,8 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined
   /** The timeout that applies to it, in ms (for the error message). */
   timeout: number
+  /** Set when the caller already holds a connection of this pool (see nestedCheckoutProbe). */
+  nested: string | undefined
 }
 
 export class QueuePool extends Pool {
@@ -86,7 +88,8 @@ export class QueuePool extends Pool {
         signal,
         onAbort: undefined,
         timer: undefined,
-        timeout
+        timeout,
+        nested: this.nestedCheckoutProbe?.()
       }
       if (signal !== undefined) {
         waiter.onAbort = () => this.#leave(waiter, abortReason(signal), true)
@@ -95,7 +98,7 @@ export class QueuePool extends Pool {
       this.#waiters.push(waiter)
       if (own) {
         // Not in deadline order with the others: a timer of its own.
-        waiter.timer = setTimeout(() => this.#leave(waiter, this.#timeoutError(timeout), false), timeout)
+        waiter.timer = setTimeout(() => this.#leave(waiter, this.#timeoutError(timeout, waiter.nested), false), timeout)
       } else if (this.#timer === undefined && Number.isFinite(timeout)) {
         this.#timer = setTimeout(this.#sweep, timeout)
       }
@@ -127,7 +130,7 @@ export class QueuePool extends Pool {
       }
       this.#waiters.splice(i, 1)
       this.#detach(waiter)
-      const err = this.#timeoutError(waiter.timeout)
+      const err = this.#timeoutError(waiter.timeout, waiter.nested)
       this._log.warn({ dbPool: err.stats }, err.message)
       waiter.reject(err)
     }
@@ -162,9 +165,9 @@ export class QueuePool extends Pool {
     waiter.reject(err)
   }
 
-  #timeoutError (timeout: number): PoolTimeoutError {
+  #timeoutError (timeout: number, nested?: string): PoolTimeoutError {
     this._counters.timeouts++
-    return new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError)
+    return new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError, nested)
   }
 
   #queueMaybeEmpty (): void {
