@@ -10,10 +10,10 @@ import { sql as ksql, type Generated } from 'kysely'
 import { sql as dsql } from 'drizzle-orm'
 import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core'
 import type { FastifyInstance } from 'fastify'
-import { SessionClosedError, type Session } from '../../lib'
+import { dbSession, SessionClosedError, type Session } from '../../lib'
 import { kysely } from '../../lib/kysely'
 import { drizzle } from '../../lib/drizzle'
-import { connectionId, runningStatement } from '../helpers/db'
+import { connectionId, databaseUrl, runningStatement } from '../helpers/db'
 import { admin, sleep, until } from '../helpers/pool'
 import { abortedRequest, assertSettled, buildApp, createTable, deferred, listen, request, tableNames } from '../plugin/_helpers'
 
@@ -285,5 +285,30 @@ t.test('nested checkout: a warning with the stack the first time, and the timeou
   t.equal(held.statusCode, 200)
   t.equal(waited.statusCode, 503)
   t.equal(waited.json().message, 'QueuePool limit of size 1 overflow 0 reached, connection timed out, timeout 0.30', 'a plain wait keeps the plain message')
+  await assertSettled(t, app, db)
+})
+
+t.test('a named registration: kysely(app.dbs.NAME) and drizzle(app.dbs.NAME) follow request.dbs.NAME', async (t) => {
+  const db = await admin(t)
+  const { app } = await buildApp(t, {
+    async setup (app) {
+      await app.register(dbSession, { name: 'reports', connection: await databaseUrl(), poolCloseTimeout: 1000 })
+      app.get('/named', { config: { dbs: { reports: { transaction: true } } } }, async (request) => {
+        const k = kysely<Database>(app.dbs.reports)
+        const d = drizzle(app.dbs.reports)
+        return {
+          main: await connectionId(request.db),
+          named: await connectionId(request.dbs.reports),
+          kysely: await kyselyConnectionId(k),
+          drizzle: await drizzleConnectionId(d),
+          inTransaction: request.dbs.reports.inTransaction
+        }
+      })
+    }
+  })
+  const body = (await app.inject('/named')).json() as Record<string, number | boolean>
+  t.not(body.named, body.main, 'two registrations, two connections')
+  t.same([body.kysely, body.drizzle], [body.named, body.named], 'the builders on the named facade use the named session')
+  t.equal(body.inTransaction, true)
   await assertSettled(t, app, db)
 })
