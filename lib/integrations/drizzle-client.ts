@@ -77,10 +77,26 @@ export class SessionConnectionClient {
   /** For Drizzle's `iterator()`: the streaming side of the "connection". */
   get connection (): { query: (sql: Sql, values?: unknown[]) => { stream: () => Readable }, end: () => void } {
     return {
-      query: (sql, values) => ({ stream: () => rowStream(this.#session, sql, values) as Readable }),
+      query: (sql, values) => ({ stream: () => stopWhenAbandoned(rowStream(this.#session, sql, values) as Readable) }),
       end: () => this.release()
     }
   }
+}
+
+/**
+ * Drizzle's iterator reads with 'data' listeners and, when the loop stops early, only takes its
+ * listener off (`stream.off('data', …)`): the statement would stay open behind a paused stream,
+ * holding the session's connection and every later statement on it. Once the last 'data' listener
+ * of a stream that has not ended is taken off, the stream is destroyed, which stops the statement.
+ */
+function stopWhenAbandoned (stream: Readable): Readable {
+  const off = stream.off
+  stream.off = function offAndMaybeStop (this: Readable, event: string | symbol, listener: (...args: unknown[]) => void): Readable {
+    off.call(this, event, listener)
+    if (event === 'data' && this.listenerCount('data') === 0 && !this.readableEnded) this.destroy()
+    return this
+  }
+  return stream
 }
 
 /** Drizzle's "pool": every statement on the request's session, or on one of its own outside a request. */
