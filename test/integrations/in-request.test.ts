@@ -312,3 +312,28 @@ t.test('a named registration: kysely(app.dbs.NAME) and drizzle(app.dbs.NAME) fol
   t.equal(body.inTransaction, true)
   await assertSettled(t, app, db)
 })
+
+t.test('a task left running after its request ended is not a nested checkout', async (t) => {
+  const db = await admin(t)
+  const floating = deferred<unknown>()
+  const { app, logs } = await buildApp(t, {
+    plugin: { poolSize: 1, maxOverflow: 0, poolTimeout: 3000 },
+    setup (app) {
+      app.get('/float', async (request) => {
+        await request.db.query('SELECT 1')
+        // Still in this request's async context, but after it ended: it holds nothing.
+        setTimeout(() => { app.db.query('SELECT 2').then(() => floating.resolve(null), floating.resolve) }, 150)
+        return { ok: true }
+      })
+      app.get('/hold', async (request) => {
+        await request.db.query('SELECT SLEEP(0.6)')
+        return { ok: true }
+      })
+    }
+  })
+  t.equal((await app.inject('/float')).statusCode, 200)
+  t.equal((await app.inject('/hold')).statusCode, 200)
+  t.equal(await floating.promise, null, 'the late task waited for the pool like any other checkout, then ran')
+  t.equal(logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Nested checkout')).length, 0, 'no nested-checkout warning')
+  await assertSettled(t, app, db)
+})
