@@ -4,10 +4,10 @@ import { loadConfig, poolOptions } from '../../example-app/config'
 
 t.test('defaults, coercion, and empty variables counted as unset', async (t) => {
   t.match(loadConfig({}), { PORT: 3000, HOST: '127.0.0.1', LOG_LEVEL: 'info' })
-  const config = loadConfig({
-    PORT: '8080', POOL_SIZE: '7', MAX_OVERFLOW: '', POOL_PRE_PING: 'true', POOL_TIMEOUT: '2500',
-    POOL_RECYCLE: '-1', LEAK_DETECTION_THRESHOLD: '0', LOG_LEVEL: 'warn', MYSQL_URL: 'mysql://app:secret@db:3306/shop', UNRELATED: 'x'
-  })
+  const env = {
+    PORT: '8080', POOL_SIZE: '7', MAX_OVERFLOW: '', POOL_PRE_PING: 'true', POOL_TIMEOUT: '2500', POOL_RECYCLE: '-1', LEAK_DETECTION_THRESHOLD: '0', LOG_LEVEL: 'warn', MYSQL_URL: 'mysql://app:secret@db:3306/shop', UNRELATED: 'x'
+  }
+  const config = loadConfig(env)
   t.match(config, { PORT: 8080, POOL_SIZE: 7, POOL_PRE_PING: true, POOL_TIMEOUT: 2500, LOG_LEVEL: 'warn' })
   t.equal(config.MAX_OVERFLOW, undefined)
   t.same(poolOptions(config), {
