@@ -25,8 +25,6 @@ async function main (): Promise<void> {
 
   const database = await resolveDatabase(log, config.MYSQL_URL)
   const app = buildApp({ db: { connection: database.url, ...poolOptions(config) }, loggerInstance: log })
-  // After the tables exist (buildApp's onReady hook runs first): sample rows for an empty database.
-  app.addHook('onReady', async function seed () { await seedSampleItems(app.db) })
 
   let stopping = false
   async function shutdown (signal: string): Promise<void> {
@@ -46,6 +44,8 @@ async function main (): Promise<void> {
   process.once('SIGTERM', () => { void shutdown('SIGTERM') })
 
   try {
+    await app.ready() // plugins loaded, tables created (plugins/schema.ts)
+    await seedSampleItems(app.db) // sample rows for an empty database
     await app.listen({ port, host })
   } catch (err) {
     log.error({ err }, 'Could not start')
