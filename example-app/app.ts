@@ -1,19 +1,18 @@
 /**
- * The example service: items and orders over MariaDB/MySQL with one database session per request.
+ * The example service: items and orders over MariaDB/MySQL with one database session per request,
+ * laid out as a Fastify service: `plugins/` (app-wide decorators and hooks) and `routes/` (one
+ * file per resource), both loaded by @fastify/autoload, TypeBox schemas as the handlers' types.
  * `buildApp()` returns the Fastify instance without listening, so tests drive it with `inject`.
  *
  * In your own project the imports read `from 'fastify-db-session'`; this example lives inside
  * the package, so it imports the sources.
  */
+import { join } from 'node:path'
+import autoload from '@fastify/autoload'
 import sensible from '@fastify/sensible'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { dbSession, type DbSessionPluginOptions } from '../lib'
-import exportRoutes from './routes/export'
-import healthRoutes from './routes/health'
-import itemRoutes from './routes/items'
-import orderRoutes from './routes/orders'
-import observabilityRoutes from './routes/observability'
-import { ensureSchema } from './schema'
 
 export interface AppOptions {
   /** The plugin's options: `connection` plus any pool option (poolSize, maxOverflow, ...). */
@@ -26,25 +25,28 @@ export interface AppOptions {
   createSchema?: boolean
 }
 
+const routesDir = join(__dirname, 'routes')
+
+/**
+ * A route file may also be registered by hand in buildApp(); autoload then leaves it out, so
+ * that its routes are not declared twice. Such a file is one this module imports.
+ */
+function registeredByHand (relativePath: string): boolean {
+  const file = join(routesDir, relativePath)
+  return module.children.some((child) => child.filename === file)
+}
+
 export function buildApp (opts: AppOptions): FastifyInstance {
-  const app: FastifyInstance = opts.loggerInstance === undefined
+  const app = (opts.loggerInstance === undefined
     ? Fastify({ logger: opts.logger ?? false })
-    : Fastify({ loggerInstance: opts.loggerInstance }) as unknown as FastifyInstance
+    : Fastify({ loggerInstance: opts.loggerInstance })
+  ).withTypeProvider<TypeBoxTypeProvider>()
 
   app.register(sensible)
   app.register(dbSession, opts.db)
-
-  if (opts.createSchema !== false) {
-    // Runs once the plugins are loaded and before the server listens (or the first inject).
-    app.addHook('onReady', async function createTables () {
-      await ensureSchema(app.db)
-    })
-  }
-
-  app.register(healthRoutes)
-  app.register(itemRoutes)
-  app.register(orderRoutes)
-  app.register(exportRoutes)
-  app.register(observabilityRoutes)
-  return app
+  // plugins/: app.kysely, table creation. Each gets these options.
+  app.register(autoload, { dir: join(__dirname, 'plugins'), options: { createSchema: opts.createSchema } })
+  // routes/: every file is a Fastify plugin declaring the routes of one resource.
+  app.register(autoload, { dir: routesDir, ignoreFilter: registeredByHand })
+  return app as unknown as FastifyInstance
 }

@@ -36,8 +36,8 @@ function projectRoot (): string {
   return dir
 }
 
-export async function resolveDatabase (log: Log): Promise<Database> {
-  const env = process.env.MYSQL_URL
+export async function resolveDatabase (log: Log, url: string | undefined = process.env.MYSQL_URL): Promise<Database> {
+  const env = url
   if (env !== undefined && env !== '') {
     log.info({ database: redactUrl(env) }, 'Using the database from MYSQL_URL')
     return { url: env, stop: async () => {} }

@@ -5,53 +5,26 @@
  *   PORT, HOST       where to listen (default 3000 on 127.0.0.1)
  *   POOL_SIZE, MAX_OVERFLOW, POOL_TIMEOUT (ms), POOL_RECYCLE (ms), POOL_PRE_PING (true/false),
  *   LEAK_DETECTION_THRESHOLD (ms), LOG_LEVEL (default info)
+ * validated at start by config.ts.
  *
  * Every `request completed` log line carries `dbPool` (the pool's stats) and, when the request
  * used the database, `dbSession` (queries, waitMs, heldMs).
  */
 import pino from 'pino'
-import type { DbSessionPluginOptions } from '../lib'
 import { buildApp } from './app'
+import { loadConfig, poolOptions } from './config'
 import { resolveDatabase } from './database'
 import { seedSampleItems } from './schema'
 
-function intEnv (name: string): number | undefined {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return undefined
-  const value = Number(raw)
-  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got ${JSON.stringify(raw)}`)
-  return value
-}
-
-function boolEnv (name: string): boolean | undefined {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return undefined
-  if (/^(1|true|yes|on)$/i.test(raw)) return true
-  if (/^(0|false|no|off)$/i.test(raw)) return false
-  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`)
-}
-
-function poolOptionsFromEnv (): Omit<DbSessionPluginOptions, 'connection'> {
-  return {
-    poolSize: intEnv('POOL_SIZE'),
-    maxOverflow: intEnv('MAX_OVERFLOW'),
-    poolTimeout: intEnv('POOL_TIMEOUT'),
-    poolRecycle: intEnv('POOL_RECYCLE'),
-    poolPrePing: boolEnv('POOL_PRE_PING'),
-    leakDetectionThreshold: intEnv('LEAK_DETECTION_THRESHOLD')
-  }
-}
-
 async function main (): Promise<void> {
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' })
-  const port = intEnv('PORT') ?? 3000
-  const host = process.env.HOST ?? '127.0.0.1'
-  const poolOptions = poolOptionsFromEnv()
+  // Validated before anything starts: a bad variable ends the process here, named.
+  const config = loadConfig()
+  const log = pino({ level: config.LOG_LEVEL })
+  const port = config.PORT
+  const host = config.HOST
 
-  const database = await resolveDatabase(log)
-  const app = buildApp({ db: { connection: database.url, ...poolOptions }, loggerInstance: log })
-  // After the tables exist (buildApp's onReady hook runs first): sample rows for an empty database.
-  app.addHook('onReady', async function seed () { await seedSampleItems(app.db) })
+  const database = await resolveDatabase(log, config.MYSQL_URL)
+  const app = buildApp({ db: { connection: database.url, ...poolOptions(config) }, loggerInstance: log })
 
   let stopping = false
   async function shutdown (signal: string): Promise<void> {
@@ -71,6 +44,8 @@ async function main (): Promise<void> {
   process.once('SIGTERM', () => { void shutdown('SIGTERM') })
 
   try {
+    await app.ready() // plugins loaded, tables created (plugins/schema.ts)
+    await seedSampleItems(app.db) // sample rows for an empty database
     await app.listen({ port, host })
   } catch (err) {
     log.error({ err }, 'Could not start')

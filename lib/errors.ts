@@ -23,6 +23,7 @@ export type DbErrorCode =
   | 'FST_DB_DISCONNECTED'
   | 'FST_DB_TRANSACTION_CONFLICT'
   | 'FST_DB_NO_REQUEST'
+  | 'FST_DB_MISSING_PEER'
 
 /** Base class: `instanceof DbError` catches everything this package throws. */
 export class DbError extends Error {
@@ -57,16 +58,21 @@ export class PoolTimeoutError extends DbError {
   /** Seconds a client may wait before retrying (sent as `Retry-After`). */
   readonly retryAfter: number
 
-  constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown) {
+  /** The waiting caller already held a connection of this pool (nested checkout): what the message adds. */
+  readonly nestedCheckout: string | undefined
+
+  constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown, nestedCheckout?: string) {
     const retryAfter = Math.max(1, Math.ceil(timeoutMs / 1000))
     super(
       'FST_DB_POOL_TIMEOUT',
-      `QueuePool limit of size ${size} overflow ${overflow} reached, connection timed out, timeout ${(timeoutMs / 1000).toFixed(2)}`,
+      `QueuePool limit of size ${size} overflow ${overflow} reached, connection timed out, timeout ${(timeoutMs / 1000).toFixed(2)}` +
+        (nestedCheckout === undefined ? '' : `; ${nestedCheckout}`),
       503,
       cause === undefined ? { retryAfter } : { cause, retryAfter }
     )
     this.stats = stats
     this.retryAfter = retryAfter
+    this.nestedCheckout = nestedCheckout
   }
 }
 
@@ -206,5 +212,14 @@ export class NoRequestError extends DbError {
         `Outside requests use ${where}.session() (and close it) or ${where}.query()`,
       500
     )
+  }
+}
+
+/** An integration entry point (`fastify-db-session/kysely`, `/drizzle`) without its optional peer installed. */
+export class MissingPeerError extends DbError {
+  readonly peer: string
+  constructor (peer: string, entry: string, cause: unknown) {
+    super('FST_DB_MISSING_PEER', `${entry} needs the optional peer dependency "${peer}", which is not installed: npm install ${peer}`, 500, { cause })
+    this.peer = peer
   }
 }

@@ -18,7 +18,8 @@ export {
 export {
   DbError, InvalidOptionError, PoolTimeoutError, PoolClosedError, DatabaseUnavailableError, DriverTimeoutError,
   ConnectionInvalidatedError, AlreadyCheckedOutError, SessionClosedError, PendingRollbackError,
-  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, TransactionConflictError, type DbErrorCode
+  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, TransactionConflictError, type DbErrorCode,
+  MissingPeerError
 } from './errors'
 export {
   defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ConnectionSource, type ResetOnReturn, type PoolClassName

@@ -1,120 +1,111 @@
 /**
- * CRUD for items. Every handler uses `request.db`: the session takes a pooled connection at its
- * first statement and the plugin gives it back when the request ends, whatever happens.
+ * CRUD for items, with Kysely on the app's typed `Database`. Inside a handler `app.kysely` runs
+ * on the request's session: the plugin takes the connection at the first query and gives it
+ * back when the request ends, whatever happens.
  */
-import type { FastifyInstance } from 'fastify'
-import type { ResultSetHeader, RowDataPacket } from 'mysql2'
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { QueryError } from '../../lib'
-import { error, idParams, item, type IdParams, type Item } from './common'
-
-const SELECT_ITEM = 'SELECT id, name, price_cents AS priceCents, stock FROM items'
-
-interface ListQuery { limit: number, offset: number }
-interface NewItem { name: string, priceCents: number, stock: number }
-type ItemPatch = Partial<NewItem>
+import { ErrorReply, IdParams, Item, type ItemData } from '../schemas'
 
 const fields = {
-  name: { type: 'string', minLength: 1, maxLength: 100 },
-  priceCents: { type: 'integer', minimum: 0 },
-  stock: { type: 'integer', minimum: 0 }
-} as const
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  priceCents: Type.Integer({ minimum: 0 }),
+  stock: Type.Integer({ minimum: 0 })
+}
 
-const newItemBody = {
-  type: 'object',
-  required: ['name', 'priceCents'],
-  properties: { ...fields, stock: { ...fields.stock, default: 0 } },
-  additionalProperties: false
-} as const
+const NewItem = Type.Object({
+  name: fields.name,
+  priceCents: fields.priceCents,
+  stock: Type.Integer({ minimum: 0, default: 0 })
+}, { additionalProperties: false })
 
 // No defaults here: a field left out keeps its current value.
-const patchBody = {
-  type: 'object',
-  minProperties: 1,
-  properties: fields,
-  additionalProperties: false
-} as const
+const ItemPatch = Type.Object({
+  name: Type.Optional(fields.name),
+  priceCents: Type.Optional(fields.priceCents),
+  stock: Type.Optional(fields.stock)
+}, { additionalProperties: false, minProperties: 1 })
+
+const ListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  offset: Type.Integer({ minimum: 0, default: 0 })
+}, { additionalProperties: false })
+
+const COLUMNS = ['id', 'name', 'price_cents as priceCents', 'stock'] as const
 
 function isDuplicate (err: unknown): boolean {
   return err instanceof QueryError && err.dbCode === 'ER_DUP_ENTRY'
 }
 
-export default async function itemRoutes (app: FastifyInstance): Promise<void> {
-  app.get<{ Querystring: ListQuery }>('/items', {
-    schema: {
-      querystring: {
-        type: 'object',
-        properties: {
-          limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-          offset: { type: 'integer', minimum: 0, default: 0 }
-        },
-        additionalProperties: false
-      },
-      response: { 200: { type: 'array', items: item } }
-    }
+const itemRoutes: FastifyPluginAsyncTypebox = async function itemRoutes (app) {
+  const db = app.kysely
+  const findItem = (id: number): Promise<ItemData | undefined> =>
+    db.selectFrom('items').select(COLUMNS).where('id', '=', id).executeTakeFirst()
+
+  app.get('/items', {
+    schema: { querystring: ListQuery, response: { 200: Type.Array(Item) } }
   }, async (request) => {
     const { limit, offset } = request.query
-    const [rows] = await request.db.query<RowDataPacket[]>(`${SELECT_ITEM} ORDER BY id LIMIT ? OFFSET ?`, [limit, offset])
-    return rows
+    return db.selectFrom('items').select(COLUMNS).orderBy('id').limit(limit).offset(offset).execute()
   })
 
-  app.get<{ Params: IdParams }>('/items/:id', {
-    schema: { params: idParams, response: { 200: item, 404: error } }
+  app.get('/items/:id', {
+    schema: { params: IdParams, response: { 200: Item, 404: ErrorReply } }
   }, async (request) => {
-    const [rows] = await request.db.query<RowDataPacket[]>(`${SELECT_ITEM} WHERE id = ?`, [request.params.id])
-    if (rows.length === 0) throw app.httpErrors.notFound(`Item ${request.params.id} not found`)
-    return rows[0]
+    const item = await findItem(request.params.id)
+    if (item === undefined) throw app.httpErrors.notFound(`Item ${request.params.id} not found`)
+    return item
   })
 
-  app.post<{ Body: NewItem }>('/items', {
-    schema: { body: newItemBody, response: { 201: item, 409: error } }
+  app.post('/items', {
+    schema: { body: NewItem, response: { 201: Item, 409: ErrorReply } }
   }, async (request, reply) => {
     const { name, priceCents, stock } = request.body
-    let result: ResultSetHeader
     try {
-      [result] = await request.db.query<ResultSetHeader>(
-        'INSERT INTO items (name, price_cents, stock) VALUES (?, ?, ?)', [name, priceCents, stock])
+      const result = await db.insertInto('items').values({ name, price_cents: priceCents, stock }).executeTakeFirstOrThrow()
+      reply.code(201)
+      return { id: Number(result.insertId), name, priceCents, stock }
     } catch (err) {
       if (isDuplicate(err)) throw app.httpErrors.conflict(`An item named ${JSON.stringify(name)} already exists`)
       throw err
     }
-    reply.code(201)
-    const created: Item = { id: result.insertId, name, priceCents, stock }
-    return created
   })
 
-  app.patch<{ Params: IdParams, Body: ItemPatch }>('/items/:id', {
-    schema: { params: idParams, body: patchBody, response: { 200: item, 404: error, 409: error } }
+  app.patch('/items/:id', {
+    schema: { params: IdParams, body: ItemPatch, response: { 200: Item, 404: ErrorReply, 409: ErrorReply } }
   }, async (request) => {
     const { id } = request.params
     const { name, priceCents, stock } = request.body
     try {
-      // COALESCE keeps the current value of every field the body leaves out.
-      await request.db.query(
-        'UPDATE items SET name = COALESCE(?, name), price_cents = COALESCE(?, price_cents), stock = COALESCE(?, stock) WHERE id = ?',
-        [name ?? null, priceCents ?? null, stock ?? null, id])
+      await db.updateTable('items')
+        .set({ name, price_cents: priceCents, stock }) // Kysely leaves out undefined values
+        .where('id', '=', id)
+        .execute()
     } catch (err) {
       if (isDuplicate(err)) throw app.httpErrors.conflict(`An item named ${JSON.stringify(name)} already exists`)
       throw err
     }
-    const [rows] = await request.db.query<RowDataPacket[]>(`${SELECT_ITEM} WHERE id = ?`, [id])
-    if (rows.length === 0) throw app.httpErrors.notFound(`Item ${id} not found`)
-    return rows[0]
+    const item = await findItem(id)
+    if (item === undefined) throw app.httpErrors.notFound(`Item ${id} not found`)
+    return item
   })
 
-  app.delete<{ Params: IdParams }>('/items/:id', {
-    schema: { params: idParams, response: { 204: { type: 'null' }, 404: error, 409: error } }
+  app.delete('/items/:id', {
+    schema: { params: IdParams, response: { 204: Type.Null(), 404: ErrorReply, 409: ErrorReply } }
   }, async (request, reply) => {
     const { id } = request.params
-    let result: ResultSetHeader
+    let deleted: bigint
     try {
-      [result] = await request.db.query<ResultSetHeader>('DELETE FROM items WHERE id = ?', [id])
+      deleted = (await db.deleteFrom('items').where('id', '=', id).executeTakeFirst()).numDeletedRows
     } catch (err) {
       if (err instanceof QueryError && err.dbCode === 'ER_ROW_IS_REFERENCED_2') {
         throw app.httpErrors.conflict(`Item ${id} has orders and cannot be deleted`)
       }
       throw err
     }
-    if (result.affectedRows === 0) throw app.httpErrors.notFound(`Item ${id} not found`)
-    return reply.code(204).send()
+    if (deleted === 0n) throw app.httpErrors.notFound(`Item ${id} not found`)
+    return reply.code(204).send(null)
   })
 }
+
+export default itemRoutes

@@ -1,79 +1,52 @@
 /**
- * Orders. POST /orders is a unit of work (`config: { db: { transaction: true } }`): it writes two
- * tables in one transaction that the plugin commits before the response is sent, or rolls back
- * when the handler throws, so a 409 for insufficient stock leaves no order row behind.
+ * Orders. POST /orders is a unit of work (`config: { db: { transaction: true } }`): the order
+ * service writes two tables through Kysely, inside the one transaction the plugin commits before
+ * the response is sent, or rolls back when the handler throws; so a 409 for insufficient stock
+ * leaves no order row behind.
  */
-import type { FastifyInstance } from 'fastify'
-import type { ResultSetHeader, RowDataPacket } from 'mysql2'
-import { error, order } from './common'
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorReply, Order } from '../schemas'
+import { placeOrder } from '../services/orders'
 
-interface NewOrder { itemId: number, quantity: number }
-interface ListQuery { itemId?: number, limit: number }
+const NewOrder = Type.Object({
+  itemId: Type.Integer({ minimum: 1 }),
+  quantity: Type.Integer({ minimum: 1, maximum: 1000 })
+}, { additionalProperties: false })
 
-const SELECT_ORDER = 'SELECT id, item_id AS itemId, quantity, created_at AS createdAt FROM orders'
+const PlacedOrder = Type.Object({ ...Order.properties, remainingStock: Type.Integer() })
 
-export default async function orderRoutes (app: FastifyInstance): Promise<void> {
-  app.post<{ Body: NewOrder }>('/orders', {
+const ListQuery = Type.Object({
+  itemId: Type.Optional(Type.Integer({ minimum: 1 })),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 })
+}, { additionalProperties: false })
+
+const orderRoutes: FastifyPluginAsyncTypebox = async function orderRoutes (app) {
+  app.post('/orders', {
     config: { db: { transaction: true } },
-    schema: {
-      body: {
-        type: 'object',
-        required: ['itemId', 'quantity'],
-        properties: {
-          itemId: { type: 'integer', minimum: 1 },
-          quantity: { type: 'integer', minimum: 1, maximum: 1000 }
-        },
-        additionalProperties: false
-      },
-      response: {
-        201: {
-          type: 'object',
-          required: [...order.required, 'remainingStock'],
-          properties: { ...order.properties, remainingStock: { type: 'integer' } }
-        },
-        404: error,
-        409: error
-      }
-    }
+    schema: { body: NewOrder, response: { 201: PlacedOrder, 404: ErrorReply, 409: ErrorReply } }
   }, async (request, reply) => {
     const { itemId, quantity } = request.body
-    const db = request.db
-    // Lock the item row first: concurrent orders for the same item queue here instead of
-    // deadlocking on the foreign-key check below.
-    const [items] = await db.query<RowDataPacket[]>('SELECT id FROM items WHERE id = ? FOR UPDATE', [itemId])
-    if (items.length === 0) throw app.httpErrors.notFound(`Item ${itemId} not found`)
-
-    const [inserted] = await db.query<ResultSetHeader>('INSERT INTO orders (item_id, quantity) VALUES (?, ?)', [itemId, quantity])
-    const [taken] = await db.query<ResultSetHeader>(
-      'UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ?', [quantity, itemId, quantity])
-    if (taken.affectedRows === 0) {
-      // The order row above is rolled back with the rest of the transaction.
+    const outcome = await placeOrder(app.kysely, itemId, quantity)
+    if (!outcome.ok) {
+      if (outcome.reason === 'no-such-item') throw app.httpErrors.notFound(`Item ${itemId} not found`)
       throw app.httpErrors.conflict(`Insufficient stock for item ${itemId}`)
     }
-
-    const [rows] = await db.query<RowDataPacket[]>(
-      'SELECT o.id, o.item_id AS itemId, o.quantity, o.created_at AS createdAt, i.stock AS remainingStock ' +
-      'FROM orders o JOIN items i ON i.id = o.item_id WHERE o.id = ?', [inserted.insertId])
     reply.code(201)
-    return rows[0]
+    return { ...outcome.order, createdAt: outcome.order.createdAt.toISOString() }
   })
 
-  app.get<{ Querystring: ListQuery }>('/orders', {
-    schema: {
-      querystring: {
-        type: 'object',
-        properties: {
-          itemId: { type: 'integer', minimum: 1 },
-          limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }
-        },
-        additionalProperties: false
-      },
-      response: { 200: { type: 'array', items: order } }
-    }
+  app.get('/orders', {
+    schema: { querystring: ListQuery, response: { 200: Type.Array(Order) } }
   }, async (request) => {
-    const itemId = request.query.itemId ?? null
-    const [rows] = await request.db.query<RowDataPacket[]>(
-      `${SELECT_ORDER} WHERE (? IS NULL OR item_id = ?) ORDER BY id LIMIT ?`, [itemId, itemId, request.query.limit])
-    return rows
+    const { itemId, limit } = request.query
+    let query = app.kysely.selectFrom('orders')
+      .select(['id', 'item_id as itemId', 'quantity', 'created_at as createdAt'])
+      .orderBy('id')
+      .limit(limit)
+    if (itemId !== undefined) query = query.where('item_id', '=', itemId)
+    const rows = await query.execute()
+    return rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }))
   })
 }
+
+export default orderRoutes

@@ -32,6 +32,7 @@ import { poolConnectionLimit } from '../pool/statement-budget'
 import { connectionCreator } from './connection-factory'
 import { observePool } from '../observe/plugin-metrics'
 import { DbFacade } from './db-facade'
+import { nestedCheckoutProbe } from './nested-checkout'
 import { currentRequest, inRequestContext } from './request-context'
 import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
 import { resolveRouteConfig, type RouteDbConfig, type RouteDbSettings } from './route-config'
@@ -149,6 +150,8 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       return request === undefined ? undefined : sessionOf(request)
     }
   })
+
+  pool.nestedCheckoutProbe = nestedCheckoutProbe(facade, where, poolLog)
 
   if (!fastify.hasRequestDecorator(kScope as unknown as string)) {
     fastify.decorateRequest(kScope as unknown as string, null)

@@ -89,6 +89,11 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** Every slot that owns (or is opening) a connection, for close(). */
   protected readonly _records = new Set<ConnectionRecord>()
   protected _lastConnectError: unknown = undefined
+  /**
+   * Asked only when a checkout has to wait: a note when the caller already holds a connection of
+   * this pool (a nested checkout, which can deadlock); set by the plugin, which knows the request.
+   */
+  nestedCheckoutProbe: (() => string | undefined) | undefined = undefined
   readonly #creator: Creator
   /** Checkout needs the clock only for recycle or the pre-ping bypass. */
   readonly #needsClock: boolean

@@ -32,6 +32,8 @@ interface Waiter {
   timeout: number
   /** performance.now() when it started waiting (the checkout's wait time starts here). */
   since: number
+  /** Set when the caller already holds a connection of this pool (see nestedCheckoutProbe). */
+  nested: string | undefined
 }
 
 export class QueuePool extends Pool {
@@ -118,7 +120,8 @@ export class QueuePool extends Pool {
         signal,
         onAbort: undefined,
         timer: undefined,
-        timeout
+        timeout,
+        nested: this.nestedCheckoutProbe?.()
       }
       if (signal !== undefined) {
         waiter.onAbort = () => this.#leave(waiter, abortReason(signal), true)
@@ -127,7 +130,7 @@ export class QueuePool extends Pool {
       this.#waiters.push(waiter)
       if (own) {
         // Not in deadline order with the others: a timer of its own.
-        waiter.timer = setTimeout(() => this.#leave(waiter, this.#timeoutError(timeout, since), false), timeout)
+        waiter.timer = setTimeout(() => this.#leave(waiter, this.#timeoutError(timeout, since, waiter.nested), false), timeout)
       } else if (this.#timer === undefined && Number.isFinite(timeout)) {
         this.#timer = setTimeout(this.#sweep, timeout)
       }
@@ -159,7 +162,7 @@ export class QueuePool extends Pool {
       }
       this.#waiters.splice(i, 1)
       this.#detach(waiter)
-      const err = this.#timeoutError(waiter.timeout, waiter.since)
+      const err = this.#timeoutError(waiter.timeout, waiter.since, waiter.nested)
       this._log.warn({ dbPool: err.stats }, err.message)
       waiter.reject(err)
     }
@@ -196,9 +199,9 @@ export class QueuePool extends Pool {
     waiter.reject(err)
   }
 
-  #timeoutError (timeout: number, since: number): PoolTimeoutError {
+  #timeoutError (timeout: number, since: number, nested?: string): PoolTimeoutError {
     this._counters.timeouts++
-    const err = new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError)
+    const err = new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError, nested)
     if (poolChannels.timeout.hasSubscribers) publishTimeout(this, since, err.stats)
     return err
   }
