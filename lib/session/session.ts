@@ -14,6 +14,9 @@ import type { Pool } from '../pool/base-pool'
 import { isDisconnectError, isPoisoningError } from '../pool/driver'
 import type { PooledConnection } from '../pool/pooled-connection'
 
+/** Where a session takes its connection: a pool, or a router picking one (a replica or the primary). */
+export type ConnectionSource = Pick<Pool, 'connect'>
+
 export interface SessionOptions {
   /**
    * Unit of work: a transaction is begun before the first statement (and again after each
@@ -39,7 +42,7 @@ type Sql = string | QueryOptions
 const ER_LOCK_DEADLOCK = 1213
 
 export class Session {
-  readonly #pool: Pool
+  readonly #pool: ConnectionSource
   readonly #unitOfWork: boolean
   #conn: PooledConnection | null = null
   #acquiring: Promise<PooledConnection> | null = null
@@ -53,7 +56,7 @@ export class Session {
   #heldMs = 0
   #heldSince = 0
 
-  constructor (pool: Pool, options?: SessionOptions) {
+  constructor (pool: ConnectionSource, options?: SessionOptions) {
     this.#pool = pool
     this.#unitOfWork = options?.transaction === true
   }
