@@ -9,7 +9,7 @@
  * pool of its own, so a replica route never writes, wherever it runs.
  */
 import { QueryError } from '../errors'
-import type { Pool } from '../pool/base-pool'
+import type { CheckoutOptions, Pool } from '../pool/base-pool'
 import type { PoolLogger } from '../pool/logger'
 import type { PooledConnection } from '../pool/pooled-connection'
 import type { PoolStats } from '../pool/stats'
@@ -84,25 +84,27 @@ export class ReplicaSet {
   }
 
   /** Where replica sessions take their connection. */
-  readonly source: ConnectionSource = { connect: () => this.#connect() }
+  readonly source: ConnectionSource = { connect: (options) => this.#connect(options) }
 
-  async #connect (): Promise<PooledConnection> {
+  async #connect (options?: CheckoutOptions): Promise<PooledConnection> {
     const replica = this.pick()
     if (replica !== undefined) {
-      const conn = await this.#onReplica(replica)
+      const conn = await this.#onReplica(replica, options)
       if (conn !== undefined) return conn
     }
+    options?.signal?.throwIfAborted()
     this.primaryReads++
     this.#primaryReadOnly ??= this.#opts.primaryReadOnly()
-    return this.#primaryReadOnly.connect()
+    return this.#primaryReadOnly.connect(options)
   }
 
   /** A connection on the replica, after the causal wait; undefined when the primary must serve. */
-  async #onReplica (replica: Replica): Promise<PooledConnection | undefined> {
+  async #onReplica (replica: Replica, options: CheckoutOptions | undefined): Promise<PooledConnection | undefined> {
     let conn: PooledConnection
     try {
-      conn = await replica.pool.connect()
+      conn = await replica.pool.connect(options)
     } catch (err) {
+      if (options?.signal?.aborted === true) throw err
       this.#opts.log.debug({ err, replica: replica.label }, 'No connection from the replica; reading the primary')
       return undefined
     }
