@@ -156,8 +156,9 @@ async function probe (conn: DriverConnection): Promise<void> {
 
 function describeFailure (err: unknown): string {
   const e = (err instanceof DatabaseUnavailableError ? err.cause : err) as { code?: unknown, errno?: unknown } | null
-  const code = e?.code ?? e?.errno
-  return typeof code === 'string' || typeof code === 'number' ? String(code) : 'connect failed'
+  // A server error by number and name (1290 ER_OPTION_PREVENTS_STATEMENT), a network one by name (ECONNREFUSED).
+  const parts = [typeof e?.errno === 'number' && e.errno > 0 ? String(e.errno) : '', typeof e?.code === 'string' ? e.code : ''].filter((p) => p !== '')
+  return parts.length > 0 ? parts.join(' ') : 'connect failed'
 }
 
 /** `host:port` of mysql2 options (or of their URL), never the user or password. */

@@ -90,7 +90,8 @@ export async function startPrivateServer (options: PrivateServerOptions = {}): P
   try {
     await run(install, [
       '--no-defaults', '--auth-root-authentication-method=normal', '--skip-test-db',
-      '--skip-name-resolve', `--datadir=${datadir}`, ...userArgs
+      // A temp dir of its own: parallel bootstraps sharing /tmp collide on their temporary tables.
+      '--skip-name-resolve', `--datadir=${datadir}`, `--tmpdir=${dir}`, ...userArgs
     ], { timeout: 60_000 })
   } catch (err) {
     rmSync(dir, { recursive: true, force: true })
