@@ -44,7 +44,15 @@ export interface NodeListOptions {
   connect: ConnectionFactory
 }
 
-export const NODE_PROBE_SQL = 'SELECT @@global.read_only AS ro'
+/**
+ * Read-only, and for a Galera node whether it takes application queries: a node outside the
+ * primary component (wsrep_ready OFF) or told to reject queries still answers table-less SELECTs,
+ * so its state is asked for (NULL on a server without wsrep).
+ */
+export const NODE_PROBE_SQL = 'SELECT @@global.read_only AS ro, ' +
+  "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_ON') AS wsrep, " +
+  "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_READY') AS ready, " +
+  "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_REJECT_QUERIES') AS reject"
 
 export class NodeList extends EventEmitter<{ down: [node: ClusterNode, reason: string], up: [node: ClusterNode] }> {
   readonly nodes: readonly ClusterNode[]
@@ -149,7 +157,11 @@ export class NodeList extends EventEmitter<{ down: [node: ClusterNode, reason: s
 /** Throws when the node can't take writes: 1047 from Galera, or read_only on. */
 async function probe (conn: DriverConnection): Promise<void> {
   const [rows] = await conn.query(NODE_PROBE_SQL)
-  if (Number((rows as Array<{ ro: unknown }>)[0]?.ro) === 1) {
+  const row = (rows as Array<{ ro: unknown, wsrep: unknown, ready: unknown, reject: unknown }>)[0]
+  if (row.wsrep === 'ON' && (row.ready !== 'ON' || (row.reject !== null && row.reject !== 'NONE'))) {
+    throw Object.assign(new Error('The Galera node does not take application queries'), { code: 'ER_UNKNOWN_COM_ERROR', errno: ER_NOT_PRIMARY_COMPONENT })
+  }
+  if (Number(row.ro) === 1) {
     throw Object.assign(new Error('The node is read-only (read_only = ON)'), { code: 'ER_OPTION_PREVENTS_STATEMENT', errno: 1290 })
   }
 }
