@@ -16,7 +16,7 @@ export {
 export {
   DbError, InvalidOptionError, PoolTimeoutError, PoolClosedError, DatabaseUnavailableError, DriverTimeoutError,
   ConnectionInvalidatedError, AlreadyCheckedOutError, SessionClosedError, PendingRollbackError,
-  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, type DbErrorCode
+  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, type DbErrorCode
 } from './errors'
 export {
   defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ResetOnReturn, type PoolClassName

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks'
 import { PoolClosedError, PoolTimeoutError } from '../errors'
 import type { PoolOptions } from './options'
-import { abortReason, Pool, type CheckoutOptions, type Creator } from './base-pool'
+import { abortReason, Pool, type CancelSignal, type CheckoutOptions, type Creator } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
@@ -23,7 +23,7 @@ interface Waiter {
    * in deadline order and one timer (for the head) serves every such waiter. */
   deadline: number
   /** The caller's signal; the waiter leaves the queue the moment it aborts. */
-  signal: AbortSignal | undefined
+  signal: CancelSignal | undefined
   onAbort: (() => void) | undefined
   /** Its own timer, only for a checkout with a shorter `timeout` than the pool's. */
   timer: NodeJS.Timeout | undefined
@@ -68,12 +68,12 @@ export class QueuePool extends Pool {
   }
 
   /** Counts the new slot before connecting, so concurrent checkouts can't exceed the limit. */
-  #checkoutNew (signal?: AbortSignal): Promise<PooledConnection> {
+  #checkoutNew (signal?: CancelSignal): Promise<PooledConnection> {
     this.#overflow++
     return this._checkout(this._newRecord(), true, signal)
   }
 
-  #wait (signal: AbortSignal | undefined, ownTimeout: number | undefined): Promise<PooledConnection> {
+  #wait (signal: CancelSignal | undefined, ownTimeout: number | undefined): Promise<PooledConnection> {
     const poolTimeout = this._opts.timeout
     const own = ownTimeout !== undefined && ownTimeout < poolTimeout
     const timeout = own ? Math.max(0, ownTimeout) : poolTimeout
@@ -146,7 +146,7 @@ export class QueuePool extends Pool {
   }
 
   #detach (waiter: Waiter): void {
-    if (waiter.onAbort !== undefined) (waiter.signal as AbortSignal).removeEventListener('abort', waiter.onAbort)
+    if (waiter.onAbort !== undefined) (waiter.signal as CancelSignal).removeEventListener('abort', waiter.onAbort)
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
   }
 
