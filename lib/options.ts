@@ -4,6 +4,10 @@
  */
 import type { ConnectionOptions } from 'mysql2'
 import { InvalidOptionError } from './errors'
+import {
+  CLUSTER_OPTION_NAMES, resolveClusterOptions, type ClusterPluginOptions, type ConnectionOption, type ReplicaPoolOptions,
+  type ResolvedClusterOptions
+} from './cluster/options'
 import type { Pool } from './pool/base-pool'
 import {
   boolean, defaultPoolOptions, fail, oneOf, POOL_CLASSES, rejectUnknown, resolvePoolOptions,
@@ -13,7 +17,7 @@ import {
 export { defaultPoolOptions, rejectUnknown, resolvePoolOptions, type PoolClassName, type PoolOptions, type ResetOnReturn }
 export type { ResolvedPoolOptions } from './pool/options'
 
-export interface DbSessionPluginOptions {
+export interface DbSessionPluginOptions extends ClusterPluginOptions {
   /**
    * Registers a further database under this name: `request.dbs.NAME` / `app.dbs.NAME` instead of
    * `request.db` / `app.db`. A JavaScript identifier; each name once per app.
@@ -24,15 +28,19 @@ export interface DbSessionPluginOptions {
    * session from any module (default true). Off: a little less work per request, no current().
    */
   requestContext?: boolean
-  /** A `mysql://user:password@host:port/database` URL, or mysql2 ConnectionOptions. */
-  connection?: string | ConnectionOptions
+  /**
+   * A `mysql://user:password@host:port/database` URL, or mysql2 ConnectionOptions; or a list of
+   * them (cluster nodes, a primary and its standby): new connections go to the first healthy one.
+   */
+  connection?: ConnectionOption | ConnectionOption[]
   /** Use this pool instead of building one (SQLAlchemy's `create_engine(pool=...)`); closed with the app. */
   pool?: Pool
   poolClass?: PoolClassName
   poolSize?: number
   maxOverflow?: number
   poolTimeout?: number
-  poolRecycle?: number
+  /** ms; -1 = off; 'auto' (the default) = a margin below the server's wait_timeout, read on the first connection. */
+  poolRecycle?: number | 'auto'
   poolPrePing?: boolean
   poolResetOnReturn?: ResetOnReturn
   poolUseLifo?: boolean
@@ -63,7 +71,7 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   leakDetectionThreshold: 'leakDetectionThreshold'
 })
 
-const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...Object.keys(PLUGIN_TO_POOL)]
+const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...Object.keys(PLUGIN_TO_POOL), ...CLUSTER_OPTION_NAMES]
 const NAME_PATTERN = /^[A-Za-z_$][\w$]*$/
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
@@ -83,16 +91,47 @@ interface ResolvedPluginCommon {
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
+  /** poolRecycle 'auto': set from the server's wait_timeout on the first connection. */
+  autoRecycle: boolean
 }
 
 /** Either a pool was given, or the connection options to build one. */
 export type ResolvedPluginOptions =
-  | ResolvedPluginCommon & { pool: Pool, connection: undefined }
-  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions }
+  | ResolvedPluginCommon & { pool: Pool, connection: undefined, cluster: undefined }
+  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions, cluster: ResolvedClusterOptions }
 
 export function resolvePluginOptions (options: DbSessionPluginOptions): ResolvedPluginOptions {
   if (options === null || typeof options !== 'object') fail('options', 'an object', options)
   rejectUnknown('fastify-db-session', options, PLUGIN_OPTION_NAMES)
+  const autoRecycle = options.poolRecycle === undefined || options.poolRecycle === 'auto'
+  const poolOptions = mapPoolOptions(autoRecycle ? { ...options, poolRecycle: undefined } : options, '')
+  const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
+  const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
+  const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
+  const name = options.name
+  if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
+    fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
+  }
+  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, autoRecycle }
+  if (options.pool !== undefined) {
+    if (options.connection !== undefined) {
+      throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
+    }
+    const p = options.pool as { connect?: unknown } | null
+    if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
+    const needsConnection = ['replicas', 'causalReads'].find((k) => (options as Record<string, unknown>)[k] !== undefined)
+    if (needsConnection !== undefined) throw new InvalidOptionError(needsConnection, `Invalid options: ${needsConnection} needs connection (the plugin builds those pools), not pool`)
+    return { ...common, connection: undefined, pool: options.pool, cluster: undefined }
+  }
+  const cluster = resolveClusterOptions(options, {
+    connection: (value, option) => renamed(option, () => resolveConnection(value, poolOptions)),
+    poolOptions: (replica: ReplicaPoolOptions, option) => mapPoolOptions(replica, `${option}.`)
+  })
+  return { ...common, connection: cluster.nodes[0], pool: undefined, cluster }
+}
+
+/** Plugin-named pool options → the pool's, validated; errors name the option as the user wrote it (`prefix` + name). */
+function mapPoolOptions (options: object, prefix: string): PoolOptions {
   const poolOptions: PoolOptions = {}
   for (const [name, poolName] of Object.entries(PLUGIN_TO_POOL)) {
     const value = (options as Record<string, unknown>)[name]
@@ -103,26 +142,21 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   } catch (err) {
     // Report the option under the name the user wrote, not the pool's.
     const e = err as InvalidOptionError
-    const pluginName = Object.keys(PLUGIN_TO_POOL).find((k) => PLUGIN_TO_POOL[k] === e.option) ?? e.option
+    const pluginName = prefix + (Object.keys(PLUGIN_TO_POOL).find((k) => PLUGIN_TO_POOL[k] === e.option) ?? e.option)
     throw new InvalidOptionError(pluginName, e.message.replace(`option ${e.option}:`, `option ${pluginName}:`))
   }
-  const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
-  const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
-  const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
-  const name = options.name
-  if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
-    fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
+  return poolOptions
+}
+
+/** Runs a resolver written for `connection` on another option (`replicas[0]`, `connection[1]`), naming that one. */
+function renamed<T> (option: string, resolve: () => T): T {
+  if (option === 'connection') return resolve()
+  try {
+    return resolve()
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err
+    throw new InvalidOptionError(option, err.message.replace(/option connection\b/g, `option ${option}`))
   }
-  const common = { name, requestContext, poolClass, poolOptions, logPoolStats }
-  if (options.pool !== undefined) {
-    if (options.connection !== undefined) {
-      throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
-    }
-    const p = options.pool as { connect?: unknown } | null
-    if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
-    return { ...common, connection: undefined, pool: options.pool }
-  }
-  return { ...common, connection: resolveConnection(options.connection, poolOptions), pool: undefined }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */

@@ -9,7 +9,7 @@
  * pool of its own, so a replica route never writes, wherever it runs.
  */
 import { QueryError } from '../errors'
-import type { CheckoutOptions, Pool } from '../pool/base-pool'
+import { abortReason, type CheckoutOptions, type Pool } from '../pool/base-pool'
 import type { PoolLogger } from '../pool/logger'
 import type { PooledConnection } from '../pool/pooled-connection'
 import type { PoolStats } from '../pool/stats'
@@ -92,7 +92,7 @@ export class ReplicaSet {
       const conn = await this.#onReplica(replica, options)
       if (conn !== undefined) return conn
     }
-    options?.signal?.throwIfAborted()
+    if (options?.signal?.aborted === true) throw abortReason(options.signal)
     this.primaryReads++
     this.#primaryReadOnly ??= this.#opts.primaryReadOnly()
     return this.#primaryReadOnly.connect(options)

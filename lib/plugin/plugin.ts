@@ -18,7 +18,6 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import mysql from 'mysql2/promise'
 import { InvalidOptionError, SessionClosedError } from '../errors'
 import { resolvePluginOptions, type DbSessionPluginOptions, type PoolClassName, type PoolOptions } from '../options'
 import { AssertionPool } from '../pool/assertion-pool'
@@ -28,6 +27,7 @@ import { NullPool } from '../pool/null-pool'
 import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
+import { Cluster } from '../cluster/cluster'
 import { DbFacade } from './db-facade'
 import { currentRequest, inRequestContext } from './request-context'
 import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
@@ -101,11 +101,20 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
 
   const poolLog = fastify.log.child(name === undefined ? { component: 'db-pool' } : { component: 'db-pool', db: name }) as unknown as PoolLogger
   let pool: Pool
+  let cluster: Cluster | undefined
   if (options.pool !== undefined) {
     pool = options.pool
   } else {
-    const connection = options.connection
-    pool = new POOL_CLASSES[options.poolClass](() => mysql.createConnection(connection), { ...options.poolOptions, logger: poolLog })
+    // The primary (one server or a node list), its replicas, server facts: lib/cluster.
+    const PoolClass = POOL_CLASSES[options.poolClass]
+    cluster = new Cluster({
+      options: options.cluster,
+      poolOptions: { ...options.poolOptions, logger: poolLog },
+      autoRecycle: options.autoRecycle,
+      makePool: (creator, poolOptions) => new PoolClass(creator, poolOptions),
+      log: poolLog
+    })
+    pool = cluster.primary
   }
   const index = registrations++
   const routeKey = Symbol(`fastify-db-session.route.${name ?? 'db'}`)
@@ -127,7 +136,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
         throw new InvalidOptionError(configPath, `${configPath}.transaction on ${request.routeOptions.url ?? 'this route'}: the route was registered before fastify-db-session; register the plugin first`)
       }
     }
-    const created = new Session(pool, {
+    const created = new Session(settings.replica && cluster !== undefined ? cluster.replicaSource() : pool, {
       transaction: settings.transaction && (scope.hijacked & (1 << index)) === 0,
       signal: scope
     })
@@ -136,6 +145,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   }
 
   const facade = new DbFacade(pool, {
+    cluster,
     where,
     current: () => {
       const request = currentRequest()
@@ -231,7 +241,13 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   })
 
   // onClose runs after in-flight requests finished; close() still waits (bounded) for stragglers.
+  if (cluster !== undefined) {
+    const c = cluster
+    // The replicas' first health check (bounded by replicaCheckTimeout), so they serve from the first request.
+    fastify.addHook('onReady', () => c.start())
+  }
   fastify.addHook('onClose', async function closePool () {
+    await cluster?.close()
     await pool.close()
   })
 }

@@ -9,15 +9,18 @@ import { rejectUnknown } from '../pool/options'
 export interface RouteDbConfig {
   /** The request's work runs in one transaction, committed before the response (a unit of work). */
   transaction?: boolean
+  /** The request's session runs on a read replica (read-only; the primary when no replica can serve). */
+  replica?: boolean
 }
 
 /** The validated form the plugin keeps per route. */
 export interface RouteDbSettings {
   transaction: boolean
+  replica: boolean
 }
 
-const NO_SETTINGS: RouteDbSettings = Object.freeze({ transaction: false })
-const ROUTE_KEYS = ['transaction']
+const NO_SETTINGS: RouteDbSettings = Object.freeze({ transaction: false, replica: false })
+const ROUTE_KEYS = ['transaction', 'replica']
 
 /** Validates one route's config for a registration; `where` names it in messages, e.g. `config.db`. */
 export function resolveRouteConfig (value: unknown, where: string): RouteDbSettings {
@@ -26,9 +29,11 @@ export function resolveRouteConfig (value: unknown, where: string): RouteDbSetti
     throw new InvalidOptionError(where, `Invalid route option ${where}: expected an object like { transaction: true }`)
   }
   rejectUnknown(`route ${where}`, value, ROUTE_KEYS)
-  const { transaction } = value as RouteDbConfig
-  if (transaction !== undefined && typeof transaction !== 'boolean') {
-    throw new InvalidOptionError(`${where}.transaction`, `Invalid route option ${where}.transaction: expected true or false`)
+  const { transaction, replica } = value as RouteDbConfig
+  for (const [key, v] of [['transaction', transaction], ['replica', replica]] as const) {
+    if (v !== undefined && typeof v !== 'boolean') {
+      throw new InvalidOptionError(`${where}.${key}`, `Invalid route option ${where}.${key}: expected true or false`)
+    }
   }
-  return transaction === true ? { transaction: true } : NO_SETTINGS
+  return transaction === true || replica === true ? { transaction: transaction === true, replica: replica === true } : NO_SETTINGS
 }
