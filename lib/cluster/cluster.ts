@@ -50,7 +50,8 @@ const defaultConnect: ConnectionFactory = (options) => mysql.createConnection(op
 export class Cluster {
   readonly primary: Pool
   readonly nodes: NodeList | undefined
-  readonly replicaSet: ReplicaSet | undefined
+  /** Always there: with no replicas configured, replica sessions run on the primary, read-only. */
+  readonly replicaSet: ReplicaSet
   readonly gtid: GtidTracker | undefined
   readonly #monitor: ReplicaMonitor | undefined
   readonly #facts: ServerFactsProbe
@@ -83,7 +84,6 @@ export class Cluster {
     }
     this.primary = setup.makePool(this.#creator(hooks, true), setup.poolOptions)
     if (setup.autoRecycle) this.#autoRecyclePools.push(this.primary)
-    if (!hasReplicas) return
     const replicas: Replica[] = options.replicas.map((r) => {
       const pool = setup.makePool(this.#replicaCreator(r.connection), { ...setup.poolOptions, ...r.poolOptions })
       if (setup.autoRecycle && r.poolOptions.recycle === undefined) this.#autoRecyclePools.push(pool)
@@ -96,6 +96,7 @@ export class Cluster {
       log
     })
     const set = this.replicaSet
+    if (!hasReplicas) return
     this.#monitor = new ReplicaMonitor(replicas, {
       interval: options.replicaCheckInterval,
       timeout: options.replicaCheckTimeout,
@@ -116,9 +117,8 @@ export class Cluster {
     return this.#monitor?.start() ?? Promise.resolve()
   }
 
-  /** A session on a replica (or the primary, read-only, when none can serve). */
+  /** Where replica sessions take their connection: a replica, or the primary read-only when none can serve. */
   replicaSource (): ConnectionSource {
-    if (this.replicaSet === undefined) throw new PoolClosedError('No replicas are configured (option replicas)')
     return this.replicaSet.source
   }
 
@@ -127,12 +127,12 @@ export class Cluster {
     if (this.#closed) return
     this.#closed = true
     await this.#monitor?.stop()
-    await this.replicaSet?.close()
+    await this.replicaSet.close()
   }
 
   stats (): { replicas?: ReplicaStats[], nodes?: NodeStats[] } {
     const out: { replicas?: ReplicaStats[], nodes?: NodeStats[] } = {}
-    if (this.replicaSet !== undefined) out.replicas = this.replicaSet.stats()
+    if (this.replicaSet.replicas.length > 0) out.replicas = this.replicaSet.stats()
     if (this.nodes !== undefined) {
       const now = Date.now()
       out.nodes = this.nodes.nodes.map((n) => ({ node: n.label, up: n.downUntil <= now, reason: n.reason }))
