@@ -10,6 +10,7 @@ import { Session } from '../../lib/session/session'
 import type { Cluster } from '../../lib/cluster/cluster'
 import { startReplicationPair, type ReplicationPair } from '../helpers/replication'
 import { buildCluster, clusterOptions, errnoOf } from './_helpers'
+import { until } from '../helpers/pool'
 
 let pair: ReplicationPair
 let nextId = 1
@@ -66,6 +67,8 @@ t.test('without a delay: 300 writes, each read right after on the replica, all s
   await pair.setDelay(0)
   const { cluster } = buildCluster(t, clusterOptions(pair.primary.url, [pair.replica.url], { causalReads: true }))
   await cluster.start()
+  // setDelay restarts replication: the first check may have seen it stopped for a moment.
+  await until(() => cluster.stats().replicas?.[0].state === 'healthy', 5000, 'replica healthy')
   let seen = 0
   let onReplica = 0
   for (let i = 0; i < 300; i++) {
@@ -80,49 +83,53 @@ t.test('without a delay: 300 writes, each read right after on the replica, all s
   t.equal(stats?.causalTimeouts, 300 - onReplica)
 })
 
-t.test('a delayed replica (MASTER_DELAY 1 s)', async (t) => {
+t.test('delayed replica (MASTER_DELAY 1 s), control: without causal reads, a read right after a write misses it', async (t) => {
   await pair.setDelay(1)
-  t.teardown(() => pair.setDelay(0))
+  const { cluster } = buildCluster(t, clusterOptions(pair.primary.url, [pair.replica.url]))
+  await cluster.start()
+  // setDelay restarts replication: the first check may have seen it stopped for a moment.
+  await until(() => cluster.stats().replicas?.[0].state === 'healthy', 5000, 'replica healthy')
+  for (let i = 0; i < 5; i++) {
+    const r = await writeThenRead(cluster, false)
+    t.same(r, { seen: false, serverId: 2 }, 'stale read on the replica')
+  }
+})
 
-  t.test('control: without causal reads, a read right after a write misses it', async (t) => {
-    const { cluster } = buildCluster(t, clusterOptions(pair.primary.url, [pair.replica.url]))
-    await cluster.start()
-    for (let i = 0; i < 5; i++) {
-      const r = await writeThenRead(cluster, false)
-      t.same(r, { seen: false, serverId: 2 }, 'stale read on the replica')
-    }
-  })
+t.test('delayed replica, causal reads with time to wait: the replica serves, after its delay, and sees the write', async (t) => {
+  await pair.setDelay(1)
+  const { cluster } = buildCluster(t, clusterOptions(pair.primary.url, [pair.replica.url], { causalReads: true, causalReadsTimeout: 4000 }))
+  await cluster.start()
+  // setDelay restarts replication: the first check may have seen it stopped for a moment.
+  await until(() => cluster.stats().replicas?.[0].state === 'healthy', 5000, 'replica healthy')
+  const took: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const started = Date.now()
+    const r = await writeThenRead(cluster, i === 1)
+    took.push(Date.now() - started)
+    t.same(r, { seen: true, serverId: 2 }, 'seen, on the replica')
+  }
+  // MASTER_DELAY counts from the event's timestamp, in whole seconds: a wait is 0–1 s long.
+  t.ok(Math.max(...took) >= 500 && Math.max(...took) < 4000, `waited for the delay (${took.join(', ')} ms)`)
+})
 
-  t.test('causal reads with time to wait: the replica serves, after its delay, and sees the write', async (t) => {
-    const { cluster } = buildCluster(t, clusterOptions(pair.primary.url, [pair.replica.url], { causalReads: true, causalReadsTimeout: 4000 }))
-    await cluster.start()
-    const took: number[] = []
-    for (let i = 0; i < 3; i++) {
-      const started = Date.now()
-      const r = await writeThenRead(cluster, i === 1)
-      took.push(Date.now() - started)
-      t.same(r, { seen: true, serverId: 2 }, 'seen, on the replica')
-    }
-    // MASTER_DELAY counts from the event's timestamp, in whole seconds: a wait is 0–1 s long.
-    t.ok(Math.max(...took) >= 500 && Math.max(...took) < 4000, `waited for the delay (${took.join(', ')} ms)`)
-  })
-
-  t.test('causal reads with a short timeout: 60 reads, each falls back to the primary (read-only) and sees its write', async (t) => {
-    const { cluster } = buildCluster(t, clusterOptions(pair.primary.url, [pair.replica.url], { causalReads: true, causalReadsTimeout: 30 }))
-    await cluster.start()
-    let seen = 0
-    let onPrimary = 0
-    for (let i = 0; i < 60; i++) {
-      const r = await writeThenRead(cluster, i % 2 === 0)
-      if (r.seen) seen++
-      if (r.serverId === 1) onPrimary++
-    }
-    t.equal(seen, 60, 'every read saw its write')
-    t.equal(onPrimary, 60, 'all served by the primary')
-    t.match(cluster.stats().replicas?.[0], { causalWaits: 60, causalTimeouts: 60 })
-    t.equal(cluster.replicaSet?.primaryReads, 60)
-    const s = new Session(cluster.replicaSource())
-    t.teardown(() => s.close())
-    t.equal(errnoOf(await s.query('INSERT INTO test.notes VALUES (0, "no")').catch((e: unknown) => e)), 1792, 'the fallback is read-only too')
-  })
+t.test('delayed replica, causal reads with a short timeout: 60 reads, each falls back to the primary (read-only) and sees its write', async (t) => {
+  await pair.setDelay(1)
+  const { cluster } = buildCluster(t, clusterOptions(pair.primary.url, [pair.replica.url], { causalReads: true, causalReadsTimeout: 30 }))
+  await cluster.start()
+  // setDelay restarts replication: the first check may have seen it stopped for a moment.
+  await until(() => cluster.stats().replicas?.[0].state === 'healthy', 5000, 'replica healthy')
+  let seen = 0
+  let onPrimary = 0
+  for (let i = 0; i < 60; i++) {
+    const r = await writeThenRead(cluster, i % 2 === 0)
+    if (r.seen) seen++
+    if (r.serverId === 1) onPrimary++
+  }
+  t.equal(seen, 60, 'every read saw its write')
+  t.equal(onPrimary, 60, 'all served by the primary')
+  t.match(cluster.stats().replicas?.[0], { causalWaits: 60, causalTimeouts: 60 })
+  t.equal(cluster.replicaSet?.primaryReads, 60)
+  const s = new Session(cluster.replicaSource())
+  t.teardown(() => s.close())
+  t.equal(errnoOf(await s.query('INSERT INTO test.notes VALUES (0, "no")').catch((e: unknown) => e)), 1792, 'the fallback is read-only too')
 })
