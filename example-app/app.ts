@@ -11,6 +11,7 @@ import { dbSession, type DbSessionPluginOptions } from '../lib'
 import healthRoutes from './routes/health'
 import itemRoutes from './routes/items'
 import orderRoutes from './routes/orders'
+import catalogRoutes from './routes/catalog'
 import { ensureSchema } from './schema'
 
 export interface AppOptions {
@@ -42,5 +43,6 @@ export function buildApp (opts: AppOptions): FastifyInstance {
   app.register(healthRoutes)
   app.register(itemRoutes)
   app.register(orderRoutes)
+  app.register(catalogRoutes)
   return app
 }

@@ -5,6 +5,7 @@
  *   PORT, HOST       where to listen (default 3000 on 127.0.0.1)
  *   POOL_SIZE, MAX_OVERFLOW, POOL_TIMEOUT (ms), POOL_RECYCLE (ms), POOL_PRE_PING (true/false),
  *   LEAK_DETECTION_THRESHOLD (ms), LOG_LEVEL (default info)
+ *   MYSQL_REPLICA_URL  a read replica of MYSQL_URL: GET /catalog reads there, with causal reads
  *
  * Every `request completed` log line carries `dbPool` (the pool's stats) and, when the request
  * used the database, `dbSession` (queries, waitMs, heldMs).
@@ -38,7 +39,10 @@ function poolOptionsFromEnv (): Omit<DbSessionPluginOptions, 'connection'> {
     poolTimeout: intEnv('POOL_TIMEOUT'),
     poolRecycle: intEnv('POOL_RECYCLE'),
     poolPrePing: boolEnv('POOL_PRE_PING'),
-    leakDetectionThreshold: intEnv('LEAK_DETECTION_THRESHOLD')
+    leakDetectionThreshold: intEnv('LEAK_DETECTION_THRESHOLD'),
+    ...(process.env.MYSQL_REPLICA_URL === undefined || process.env.MYSQL_REPLICA_URL === ''
+      ? {}
+      : { replicas: [process.env.MYSQL_REPLICA_URL], causalReads: true })
   }
 }
 

@@ -10,7 +10,15 @@ const poolStats = {
     checkedIn: { type: 'integer' },
     checkedOut: { type: 'integer' },
     overflow: { type: 'integer' },
-    waiting: { type: 'integer' }
+    waiting: { type: 'integer' },
+    // With MYSQL_REPLICA_URL: each replica's state and lag as last measured.
+    replicas: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { replica: { type: 'string' }, state: { type: 'string' }, lagMs: { type: ['integer', 'null'] }, checkedOut: { type: 'integer' }, waiting: { type: 'integer' } }
+      }
+    }
   },
   // The counters (connects, checkouts, timeouts, ...).
   additionalProperties: { type: 'integer' }
