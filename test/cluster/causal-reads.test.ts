@@ -11,6 +11,7 @@ import type { Cluster } from '../../lib/cluster/cluster'
 import { startReplicationPair, type ReplicationPair } from '../helpers/replication'
 import { buildCluster, clusterOptions, errnoOf } from './_helpers'
 import { until } from '../helpers/pool'
+import { recordResult } from '../helpers/http-load'
 
 let pair: ReplicationPair
 let nextId = 1
@@ -76,6 +77,7 @@ t.test('without a delay: 300 writes, each read right after on the replica, all s
     if (r.seen) seen++
     if (r.serverId === 2) onReplica++
   }
+  recordResult('causal-reads', { variant: 'no delay', pairs: 300, seen, onReplica })
   t.equal(seen, 300, 'every read saw its write')
   t.ok(onReplica >= 290, `reads stayed on the replica (${onReplica}/300)`)
   const stats = cluster.stats().replicas?.[0]
@@ -102,14 +104,17 @@ t.test('delayed replica, causal reads with time to wait: the replica serves, aft
   // setDelay restarts replication: the first check may have seen it stopped for a moment.
   await until(() => cluster.stats().replicas?.[0].state === 'healthy', 5000, 'replica healthy')
   const took: number[] = []
+  const results: Array<{ seen: boolean, serverId: number }> = []
   for (let i = 0; i < 3; i++) {
     const started = Date.now()
     const r = await writeThenRead(cluster, i === 1)
     took.push(Date.now() - started)
+    results.push(r)
     t.same(r, { seen: true, serverId: 2 }, 'seen, on the replica')
   }
   // MASTER_DELAY counts from the event's timestamp, in whole seconds: a wait is 0–1 s long.
   t.ok(Math.max(...took) >= 500 && Math.max(...took) < 4000, `waited for the delay (${took.join(', ')} ms)`)
+  recordResult('causal-reads', { variant: 'MASTER_DELAY 1 s, causalReadsTimeout 4000', pairs: 3, seen: results.filter((r) => r.seen).length, onReplica: results.filter((r) => r.serverId === 2).length, waitMs: took })
 })
 
 t.test('delayed replica, causal reads with a short timeout: 60 reads, each falls back to the primary (read-only) and sees its write', async (t) => {
@@ -125,6 +130,7 @@ t.test('delayed replica, causal reads with a short timeout: 60 reads, each falls
     if (r.seen) seen++
     if (r.serverId === 1) onPrimary++
   }
+  recordResult('causal-reads', { variant: 'MASTER_DELAY 1 s, causalReadsTimeout 30', pairs: 60, seen, onPrimary })
   t.equal(seen, 60, 'every read saw its write')
   t.equal(onPrimary, 60, 'all served by the primary')
   t.match(cluster.stats().replicas?.[0], { causalWaits: 60, causalTimeouts: 60 })

@@ -9,6 +9,7 @@ import mysql from 'mysql2/promise'
 import { Session } from '../../lib/session/session'
 import { startGaleraCluster, type GaleraCluster } from '../helpers/galera'
 import { sleep, until } from '../helpers/pool'
+import { recordResult } from '../helpers/http-load'
 import { buildCluster, clusterOptions, errnoOf } from './_helpers'
 
 let galera: GaleraCluster
@@ -75,7 +76,9 @@ t.test('the writer node SIGKILLed mid-load: writes carry on on the next node', a
   t.match(cluster.stats().nodes?.[0], { up: false, reason: /ECONNREFUSED|PROTOCOL_CONNECTION_LOST|ECONNRESET/ })
   t.ok(log.calls.some((c) => c.msg === 'Cluster node skipped; new connections go to the next node'))
   t.comment(JSON.stringify(failed.map((o) => ({ startedMs: o.started - killedAt, endedMs: o.ended - killedAt, code: (o.err as { code?: string }).code, errno: errnoOf(o.err) }))))
-  t.comment(JSON.stringify({ scenario: 'galera-kill', requests: outcomes.length, failed: failed.length, inFlightAtKill: inFlight, afterKill: after.length, slowestAfterKillMs: pause, rows: Number(count.n) }))
+  const figures = { requests: outcomes.length, failed: failed.length, inFlightAtKill: inFlight, afterKill: after.length, slowestAfterKillMs: pause, acknowledged: ok, rows: Number(count.n) }
+  recordResult('galera-kill', figures)
+  t.comment(JSON.stringify(figures))
 })
 
 t.test('a node answering 1047 is skipped; its connections are invalidated; the next node serves', async (t) => {

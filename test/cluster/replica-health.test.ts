@@ -10,6 +10,7 @@ import { Session } from '../../lib/session/session'
 import type { Cluster } from '../../lib/cluster/cluster'
 import { startReplicationPair, type ReplicationPair } from '../helpers/replication'
 import { sleep, until, type FakeLogger } from '../helpers/pool'
+import { recordResult } from '../helpers/http-load'
 import { buildCluster, clusterOptions, serverId } from './_helpers'
 
 let pair: ReplicationPair
@@ -63,6 +64,7 @@ t.test('a replica whose replication stops mid-load is skipped; the primary serve
   t.equal(messages(log, 'No replica usable; replica reads go to the primary'), 1, 'and once that the primary serves')
   t.equal(messages(log, 'Replica in use'), 2, 'in use at start and once again after the restart')
   t.match(log.calls.find((c) => c.msg === 'Replica skipped')?.obj, { state: 'stopped', reason: /Slave_(IO|SQL)_Running/ })
+  recordResult('replica-stopped', { reads: [...load.served.values()].reduce((a, b) => a + b, 0), failures: load.failures.length, onPrimary: load.served.get(1) ?? 0, onReplica: load.served.get(2) ?? 0, logLines: messages(log, 'Replica skipped') })
 })
 
 t.test('a replica lagging more than replicaMaxLag is skipped until it catches up', async (t) => {
@@ -82,6 +84,7 @@ t.test('a replica lagging more than replicaMaxLag is skipped until it catches up
   await until(() => cluster.stats().replicas?.[0].state === 'lagging', 8000, 'lagging')
   const stats = cluster.stats().replicas?.[0]
   t.ok((stats?.lagMs ?? 0) > 1000, `lag measured above the limit (${stats?.lagMs} ms)`)
+  recordResult('replica-lagging', { lagMs: stats?.lagMs, replicaMaxLag: 1000 })
   const s = new Session(cluster.replicaSource())
   t.equal(await serverId(s), 1, 'a lagging replica is skipped')
   await s.close()
@@ -135,4 +138,5 @@ t.test('a replica server killed mid-load: only reads in flight on it fail; the p
   t.equal(load.failures.length, atRestart, 'none after the replica was seen unreachable')
   t.ok((load.served.get(1) ?? 0) > 0, 'the primary served meanwhile')
   t.equal(messages(log, 'No replica usable; replica reads go to the primary'), 1)
+  recordResult('replica-killed', { reads: [...load.served.values()].reduce((a, b) => a + b, 0) + load.failures.length, failures: load.failures.length, onPrimary: load.served.get(1) ?? 0, onReplica: load.served.get(2) ?? 0 })
 })
