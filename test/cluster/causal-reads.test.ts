@@ -13,6 +13,9 @@ import { buildCluster, clusterOptions, errnoOf } from './_helpers'
 import { until } from '../helpers/pool'
 import { recordResult } from '../helpers/http-load'
 
+// Starts real servers: slow on a loaded machine.
+t.setTimeout(240_000)
+
 let pair: ReplicationPair
 let nextId = 1
 t.before(async () => {

@@ -12,6 +12,9 @@ import { sleep, until } from '../helpers/pool'
 import { recordResult } from '../helpers/http-load'
 import { buildCluster, clusterOptions, errnoOf } from './_helpers'
 
+// Starts real servers (Galera: three, with state transfer): slow on a loaded machine.
+t.setTimeout(300_000)
+
 let galera: GaleraCluster
 t.before(async () => {
   galera = await startGaleraCluster(3)

@@ -12,6 +12,9 @@ import { APP_USER_SQL } from '../helpers/replication'
 import { sleep, until } from '../helpers/pool'
 import { buildCluster, clusterOptions, errnoOf } from './_helpers'
 
+// Starts real servers: slow on a loaded machine.
+t.setTimeout(240_000)
+
 let a: PrivateServer
 let b: PrivateServer
 const app = (s: PrivateServer): string => s.url.replace('mysql://root@', 'mysql://app:app@')

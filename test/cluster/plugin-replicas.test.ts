@@ -13,6 +13,9 @@ import { sleep } from '../helpers/pool'
 import { errnoOf, serverId } from './_helpers'
 import type { FastifyInstance } from 'fastify'
 
+// Starts real servers: slow on a loaded machine.
+t.setTimeout(240_000)
+
 let pair: ReplicationPair
 t.before(async () => {
   pair = await startReplicationPair()

@@ -13,6 +13,9 @@ import { sleep, until, type FakeLogger } from '../helpers/pool'
 import { recordResult } from '../helpers/http-load'
 import { buildCluster, clusterOptions, serverId } from './_helpers'
 
+// Starts real servers: slow on a loaded machine.
+t.setTimeout(240_000)
+
 let pair: ReplicationPair
 t.before(async () => {
   pair = await startReplicationPair()

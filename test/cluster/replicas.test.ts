@@ -7,6 +7,9 @@ import { Session } from '../../lib/session/session'
 import { startReplicationPair, type ReplicationPair } from '../helpers/replication'
 import { buildCluster, clusterOptions, errnoOf, serverId } from './_helpers'
 
+// Starts real servers: slow on a loaded machine.
+t.setTimeout(240_000)
+
 let pair: ReplicationPair
 t.before(async () => {
   pair = await startReplicationPair()

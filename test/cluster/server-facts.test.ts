@@ -9,6 +9,9 @@ import { startPrivateServer, type PrivateServer } from '../helpers/private-serve
 import { fakeLogger, sleep } from '../helpers/pool'
 import { buildApp } from '../plugin/_helpers'
 
+// Starts real servers: slow on a loaded machine.
+t.setTimeout(240_000)
+
 const facts: ServerFacts = { maxConnections: 100, waitTimeout: 28_800_000, maxPreparedStmtCount: 16382, readOnly: false, version: '10.11.19-MariaDB', mariadb: true }
 const limits: PoolLimits = { poolSize: 5, maxOverflow: 10, recycle: autoRecycle(28_800_000), prePing: false, writes: true }
 
