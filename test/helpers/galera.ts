@@ -72,7 +72,7 @@ export async function startGaleraCluster (size = 3): Promise<GaleraCluster> {
       const p = ports[i]
       nodes.push(await startPrivateServer({
         asMysqlUser: true,
-        readyTimeout: 60_000,
+        readyTimeout: 120_000,
         args: [
           '--binlog-format=ROW', '--innodb-autoinc-lock-mode=2', '--wsrep-on=ON',
           `--wsrep-provider=${GALERA_PROVIDER}`, '--wsrep-cluster-name=fdbs', `--wsrep-cluster-address=${address}`,
@@ -83,7 +83,7 @@ export async function startGaleraCluster (size = 3): Promise<GaleraCluster> {
         ]
       }))
       const url = nodes[i].url
-      await until(async () => await wsrepStatus(url, 'wsrep_ready') === 'ON', 60_000, `node ${i + 1} not ready`)
+      await until(async () => await wsrepStatus(url, 'wsrep_ready') === 'ON', 120_000, `node ${i + 1} not ready`)
     }
     await until(async () => Number(await wsrepStatus(nodes[0].url, 'wsrep_cluster_size')) === size, 30_000, `cluster size not ${size}`)
   } catch (err) {
