@@ -11,6 +11,7 @@ const ms = (description: string, minimum = 0): ReturnType<typeof Type.Integer> =
 
 export const ConfigSchema = Type.Object({
   MYSQL_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://', description: 'mysql://user:password@host:port/database' })),
+  MYSQL_REPLICA_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://', description: 'a read replica of MYSQL_URL (GET /catalog reads there, with causal reads)' })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   POOL_SIZE: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -38,6 +39,7 @@ export function poolOptions (config: Config): Omit<DbSessionPluginOptions, 'conn
     poolTimeout: config.POOL_TIMEOUT,
     poolRecycle: config.POOL_RECYCLE,
     poolPrePing: config.POOL_PRE_PING,
-    leakDetectionThreshold: config.LEAK_DETECTION_THRESHOLD
+    leakDetectionThreshold: config.LEAK_DETECTION_THRESHOLD,
+    ...(config.MYSQL_REPLICA_URL === undefined ? {} : { replicas: [config.MYSQL_REPLICA_URL], causalReads: true })
   }
 }

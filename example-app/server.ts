@@ -5,6 +5,7 @@
  *   PORT, HOST       where to listen (default 3000 on 127.0.0.1)
  *   POOL_SIZE, MAX_OVERFLOW, POOL_TIMEOUT (ms), POOL_RECYCLE (ms), POOL_PRE_PING (true/false),
  *   LEAK_DETECTION_THRESHOLD (ms), LOG_LEVEL (default info)
+ *   MYSQL_REPLICA_URL  a read replica of MYSQL_URL: GET /catalog reads there, with causal reads
  * validated at start by config.ts.
  *
  * Every `request completed` log line carries `dbPool` (the pool's stats) and, when the request

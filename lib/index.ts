@@ -11,6 +11,11 @@ export { Session, type SessionOptions, type SessionStats } from './session/sessi
 export type { IsolationLevel, TransactionOptions, TransactionRunOptions } from './session/transaction-options'
 export type { RowStream, StreamOptions } from './session/stream'
 export { DbFacade } from './plugin/db-facade'
+export type { DbStats } from './plugin/db-facade'
+export type { ServerFacts } from './cluster/server-facts'
+export type { ReplicaStats } from './cluster/replica-set'
+export type { NodeStats } from './cluster/cluster'
+export type { ClusterPluginOptions, ConnectionOption, ReplicaOption, ReplicaPoolOptions } from './cluster/options'
 export {
   Pool, QueuePool, NullPool, StaticPool, AssertionPool, PooledConnection,
   type Creator, type PoolEvents, type CheckoutOptions, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection, type OnConnect

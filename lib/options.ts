@@ -6,6 +6,10 @@ import type { ConnectionOptions } from 'mysql2'
 import { withUrlTls } from './connection-tls'
 import { DEFAULT_MAX_PREPARED_STATEMENTS } from './pool/statement-budget'
 import { InvalidOptionError } from './errors'
+import {
+  CLUSTER_OPTION_NAMES, resolveClusterOptions, type ClusterPluginOptions, type ConnectionOption, type ReplicaPoolOptions,
+  type ResolvedClusterOptions
+} from './cluster/options'
 import type { Pool } from './pool/base-pool'
 import type { MeterProviderLike, PrometheusRegistry } from './observe/metrics'
 import type { ObserveOptions } from './observe/plugin-metrics'
@@ -20,7 +24,7 @@ export type { ResolvedPoolOptions } from './pool/options'
 /** `connection` as a function, called for every new connection (rotating passwords, IAM tokens). */
 export type ConnectionSource = () => string | ConnectionOptions | Promise<string | ConnectionOptions>
 
-export interface DbSessionPluginOptions {
+export interface DbSessionPluginOptions extends ClusterPluginOptions {
   /**
    * Registers a further database under this name: `request.dbs.NAME` / `app.dbs.NAME` instead of
    * `request.db` / `app.db`. A JavaScript identifier; each name once per app.
@@ -32,10 +36,11 @@ export interface DbSessionPluginOptions {
    */
   requestContext?: boolean
   /**
-   * A `mysql://user:password@host:port/database` URL, mysql2 ConnectionOptions, or a function
-   * (sync or async) returning either, called for every new connection.
+   * A `mysql://user:password@host:port/database` URL or mysql2 ConnectionOptions; a list of them
+   * (cluster nodes, a primary and its standby: new connections go to the first healthy one); or a
+   * function (sync or async) returning one, called for every new connection (rotating credentials).
    */
-  connection?: string | ConnectionOptions | ConnectionSource
+  connection?: ConnectionOption | ConnectionOption[] | ConnectionSource
   /** Prepared statements cached per connection by execute() (LRU; evicted ones are closed on the server). */
   maxPreparedStatements?: number
   /** Sets up every new connection before its first hand-out (the raw mysql2/promise connection). */
@@ -46,7 +51,8 @@ export interface DbSessionPluginOptions {
   poolSize?: number
   maxOverflow?: number
   poolTimeout?: number
-  poolRecycle?: number
+  /** ms; -1 = off; 'auto' (the default) = a margin below the server's wait_timeout, read on the first connection. */
+  poolRecycle?: number | 'auto'
   poolPrePing?: boolean
   poolResetOnReturn?: ResetOnReturn
   poolUseLifo?: boolean
@@ -96,7 +102,7 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
 })
 
 const OBSERVE_OPTION_NAMES = ['poolName', 'openTelemetry', 'prometheus']
-const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', 'maxPreparedStatements', ...OBSERVE_OPTION_NAMES, ...Object.keys(PLUGIN_TO_POOL)]
+const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', 'maxPreparedStatements', ...OBSERVE_OPTION_NAMES, ...Object.keys(PLUGIN_TO_POOL), ...CLUSTER_OPTION_NAMES]
 const NAME_PATTERN = /^[A-Za-z_$][\w$]*$/
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
@@ -118,16 +124,58 @@ interface ResolvedPluginCommon {
   logPoolStats: boolean
   maxPreparedStatements: number
   observe: ObserveOptions
+  /** poolRecycle 'auto': set from the server's wait_timeout on the first connection. */
+  autoRecycle: boolean
 }
 
 /** Either a pool was given, or the connection options to build one. */
 export type ResolvedPluginOptions =
-  | ResolvedPluginCommon & { pool: Pool, connection: undefined }
-  | ResolvedPluginCommon & { pool: undefined, connection: ConnectionOptions | ConnectionSource }
+  | ResolvedPluginCommon & { pool: Pool, connection: undefined, cluster: undefined, connectionSource: undefined }
+  | ResolvedPluginCommon & {
+    pool: undefined
+    connection: ConnectionOptions
+    cluster: ResolvedClusterOptions
+    /** `connection` given as a function: called for every new connection to the primary. */
+    connectionSource: ConnectionSource | undefined
+  }
 
 export function resolvePluginOptions (options: DbSessionPluginOptions): ResolvedPluginOptions {
   if (options === null || typeof options !== 'object') fail('options', 'an object', options)
   rejectUnknown('fastify-db-session', options, PLUGIN_OPTION_NAMES)
+  const autoRecycle = options.poolRecycle === undefined || options.poolRecycle === 'auto'
+  const poolOptions = mapPoolOptions(autoRecycle ? { ...options, poolRecycle: undefined } : options, '')
+  const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
+  const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
+  const maxPreparedStatements = options.maxPreparedStatements === undefined ? DEFAULT_MAX_PREPARED_STATEMENTS : integer('maxPreparedStatements', options.maxPreparedStatements, 1)
+  const observe = resolveObserveOptions(options)
+  const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
+  const name = options.name
+  if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
+    fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
+  }
+  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, maxPreparedStatements, observe, autoRecycle }
+  if (options.pool !== undefined) {
+    if (options.connection !== undefined) {
+      throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
+    }
+    const p = options.pool as { connect?: unknown } | null
+    if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
+    const needsConnection = ['replicas', 'causalReads'].find((k) => (options as Record<string, unknown>)[k] !== undefined)
+    if (needsConnection !== undefined) throw new InvalidOptionError(needsConnection, `Invalid options: ${needsConnection} needs connection (the plugin builds those pools), not pool`)
+    return { ...common, connection: undefined, pool: options.pool, cluster: undefined, connectionSource: undefined }
+  }
+  // A function is called (and what it returns validated) for every new connection to the primary;
+  // in the node list a placeholder stands for it.
+  const source = typeof options.connection === 'function' ? options.connection : undefined
+  const cluster = resolveClusterOptions(source === undefined ? options : { ...options, connection: {} }, {
+    connection: (value, option) => renamed(option, () => resolveConnection(value, poolOptions)),
+    poolOptions: (replica: ReplicaPoolOptions, option) => mapPoolOptions(replica, `${option}.`)
+  })
+  return { ...common, connection: cluster.nodes[0], pool: undefined, cluster, connectionSource: source }
+}
+
+/** Plugin-named pool options → the pool's, validated; errors name the option as the user wrote it (`prefix` + name). */
+function mapPoolOptions (options: object, prefix: string): PoolOptions {
   const poolOptions: PoolOptions = {}
   for (const [name, poolName] of Object.entries(PLUGIN_TO_POOL)) {
     const value = (options as Record<string, unknown>)[name]
@@ -138,30 +186,10 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   } catch (err) {
     // Report the option under the name the user wrote, not the pool's.
     const e = err as InvalidOptionError
-    const pluginName = Object.keys(PLUGIN_TO_POOL).find((k) => PLUGIN_TO_POOL[k] === e.option) ?? e.option
+    const pluginName = prefix + (Object.keys(PLUGIN_TO_POOL).find((k) => PLUGIN_TO_POOL[k] === e.option) ?? e.option)
     throw new InvalidOptionError(pluginName, e.message.replace(`option ${e.option}:`, `option ${pluginName}:`))
   }
-  const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
-  const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
-  const maxPreparedStatements = options.maxPreparedStatements === undefined ? DEFAULT_MAX_PREPARED_STATEMENTS : integer('maxPreparedStatements', options.maxPreparedStatements, 1)
-  const observe = resolveObserveOptions(options)
-  const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
-  const name = options.name
-  if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
-    fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
-  }
-  const common = { name, requestContext, poolClass, poolOptions, logPoolStats, maxPreparedStatements, observe }
-  if (options.pool !== undefined) {
-    if (options.connection !== undefined) {
-      throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
-    }
-    const p = options.pool as { connect?: unknown } | null
-    if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
-    return { ...common, connection: undefined, pool: options.pool }
-  }
-  // A function is called (and what it returns validated) for every new connection.
-  const connection = typeof options.connection === 'function' ? options.connection : resolveConnection(options.connection, poolOptions)
-  return { ...common, connection, pool: undefined }
+  return poolOptions
 }
 
 /** poolName, openTelemetry, prometheus (lib/observe). */
@@ -177,6 +205,17 @@ function resolveObserveOptions (options: DbSessionPluginOptions): ObserveOptions
     fail('prometheus', 'true (prom-client\'s default registry), false or a prom-client Registry', prometheus)
   }
   return { poolName, openTelemetry: openTelemetry ?? 'auto', prometheus: prometheus ?? false }
+}
+
+/** Runs a resolver written for `connection` on another option (`replicas[0]`, `connection[1]`), naming that one. */
+function renamed<T> (option: string, resolve: () => T): T {
+  if (option === 'connection') return resolve()
+  try {
+    return resolve()
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err
+    throw new InvalidOptionError(option, err.message.replace(/option connection\b/g, `option ${option}`))
+  }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */

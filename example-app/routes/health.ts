@@ -10,7 +10,11 @@ const PoolStats = Type.Object({
   checkedIn: Type.Integer(),
   checkedOut: Type.Integer(),
   overflow: Type.Integer(),
-  waiting: Type.Integer()
+  waiting: Type.Integer(),
+  // With MYSQL_REPLICA_URL: each replica's state and lag as last measured.
+  replicas: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+  // With a list of nodes in MYSQL_URL's place: each node's state.
+  nodes: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true })))
 }, {
   // The counters (connects, checkouts, timeouts, ...).
   additionalProperties: Type.Integer()

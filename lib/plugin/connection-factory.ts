@@ -9,25 +9,26 @@
 import mysql, { type Connection } from 'mysql2/promise'
 import type { ConnectionOptions, RowDataPacket } from 'mysql2'
 import { resolveConnection, type ConnectionSource, type PoolOptions } from '../options'
-import type { Creator } from '../pool/base-pool'
 import type { PoolLogger } from '../pool/logger'
 import { statementBudgetWarning } from '../pool/statement-budget'
 
-export interface CreatorSettings {
-  connection: ConnectionOptions | ConnectionSource
+export interface FactorySettings {
+  /** `connection` given as a function, and the placeholder that stands for it in the node list. */
+  source: { fn: ConnectionSource, standsFor: ConnectionOptions } | undefined
   poolOptions: PoolOptions
   /** Per-connection prepared statement cache (mysql2's maxPreparedStatements) unless the options set it. */
   maxPreparedStatements: number
-  /** Most connections the pool can hold, for the budget check. */
+  /** Most connections the primary pool can hold, for the budget check. */
   poolMax: number
   log: PoolLogger
 }
 
-export function connectionCreator (settings: CreatorSettings): Creator {
-  const { connection, poolOptions, maxPreparedStatements, poolMax, log } = settings
+/** Opens a connection to one server (a node, a replica): what lib/cluster calls for every new connection. */
+export function connectionFactory (settings: FactorySettings): (options: ConnectionOptions) => Promise<Connection> {
+  const { source, poolOptions, maxPreparedStatements, poolMax, log } = settings
   let budgetChecked = false
-  return async () => {
-    const options = typeof connection === 'function' ? resolveConnection(await connection(), poolOptions) : connection
+  return async (nodeOptions) => {
+    const options = source !== undefined && nodeOptions === source.standsFor ? resolveConnection(await source.fn(), poolOptions) : nodeOptions
     const conn = await mysql.createConnection({ maxPreparedStatements, ...options })
     if (!budgetChecked) {
       budgetChecked = true

@@ -6,6 +6,9 @@ import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues
 import { NoRequestError } from '../errors'
 import type { Pool } from '../pool/base-pool'
 import type { PoolStats } from '../pool/stats'
+import type { Cluster, NodeStats } from '../cluster/cluster'
+import type { ReplicaStats } from '../cluster/replica-set'
+import type { ServerFacts } from '../cluster/server-facts'
 import { Session, type SessionOptions } from '../session/session'
 import { checkHealth, type HealthOptions, type HealthReport } from '../observe/health'
 
@@ -17,7 +20,12 @@ export interface FacadeContext {
   where: string
   /** The session of the request whose handler is running, created lazily; undefined outside requests. */
   current: () => Session | undefined
+  /** The primary's cluster side (replicas, node list, server facts); absent for a pool given by the user. */
+  cluster?: Cluster | undefined
 }
+
+/** `app.db.stats()`: the primary pool's stats, plus each replica's and each cluster node's when configured. */
+export type DbStats = PoolStats & { replicas?: ReplicaStats[], nodes?: NodeStats[] }
 
 const NO_CONTEXT: FacadeContext = { where: 'app.db', current: () => undefined }
 
@@ -71,9 +79,24 @@ export class DbFacade {
     }
   }
 
-  /** The pool's stats snapshot. */
-  stats (): PoolStats {
-    return this.pool.stats()
+  /**
+   * A session on a replica for work outside a request (read-only; causal reads apply; the primary,
+   * read-only, when no replica can serve). Close it, or `await using s = app.db.replica()`.
+   */
+  replica (options?: SessionOptions): Session {
+    const cluster = this.#context.cluster
+    return cluster === undefined ? new Session(this.pool, options) : new Session(cluster.replicaSource(), options)
+  }
+
+  /** The server's limits as read on the primary's first connection (undefined before it, or with a pool given by the user). */
+  get serverFacts (): ServerFacts | undefined {
+    return this.#context.cluster?.serverFacts
+  }
+
+  /** The pool's stats snapshot (with `replicas` and `nodes` when configured). */
+  stats (): DbStats {
+    const cluster = this.#context.cluster
+    return cluster === undefined ? this.pool.stats() : { ...this.pool.stats(), ...cluster.stats() }
   }
 
   /** Readiness: can a connection be had and answer within the deadline, is the pool saturated (lib/observe/health.ts). */

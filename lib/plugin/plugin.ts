@@ -29,8 +29,9 @@ import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
 import { defaultPoolOptions, stripUndefined } from '../pool/options'
 import { poolConnectionLimit } from '../pool/statement-budget'
-import { connectionCreator } from './connection-factory'
+import { connectionFactory } from './connection-factory'
 import { observePool } from '../observe/plugin-metrics'
+import { Cluster } from '../cluster/cluster'
 import { DbFacade } from './db-facade'
 import { nestedCheckoutProbe } from './nested-checkout'
 import { currentRequest, inRequestContext } from './request-context'
@@ -105,14 +106,31 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
 
   const poolLog = fastify.log.child(name === undefined ? { component: 'db-pool' } : { component: 'db-pool', db: name }) as unknown as PoolLogger
   let pool: Pool
+  let cluster: Cluster | undefined
   if (options.pool !== undefined) {
     pool = options.pool
   } else {
+    // The primary (one server or a node list), its replicas, server facts: lib/cluster. Every
+    // connection is opened by the factory: credentials per connect, the statement cache cap.
+    const PoolClass = POOL_CLASSES[options.poolClass]
     const o = { ...defaultPoolOptions, ...stripUndefined(options.poolOptions) }
-    const creator = connectionCreator({ ...options, poolMax: poolConnectionLimit(o.poolSize, o.maxOverflow), log: poolLog })
-    pool = new POOL_CLASSES[options.poolClass](creator, { ...options.poolOptions, logger: poolLog })
+    cluster = new Cluster({
+      options: options.cluster,
+      poolOptions: { ...options.poolOptions, logger: poolLog },
+      autoRecycle: options.autoRecycle,
+      makePool: (creator, poolOptions) => new PoolClass(creator, poolOptions),
+      log: poolLog,
+      connect: connectionFactory({
+        source: options.connectionSource === undefined ? undefined : { fn: options.connectionSource, standsFor: options.connection },
+        poolOptions: options.poolOptions,
+        maxPreparedStatements: options.maxPreparedStatements,
+        poolMax: poolConnectionLimit(o.poolSize, o.maxOverflow),
+        log: poolLog
+      })
+    })
+    pool = cluster.primary
   }
-  const stopMetrics = observePool(pool, options.observe, name, options.connection, poolLog)
+  const stopMetrics = observePool(pool, options.observe, name, options.connectionSource === undefined ? options.connection : undefined, poolLog)
   const index = registrations++
   const routeKey = Symbol(`fastify-db-session.route.${name ?? 'db'}`)
   const configPath = name === undefined ? 'config.db' : `config.dbs.${name}`
@@ -133,7 +151,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
         throw new InvalidOptionError(configPath, `${configPath}.transaction on ${request.routeOptions.url ?? 'this route'}: the route was registered before fastify-db-session; register the plugin first`)
       }
     }
-    const created = new Session(pool, {
+    const created = new Session(settings.replica && cluster !== undefined ? cluster.replicaSource() : pool, {
       transaction: settings.transaction && (scope.hijacked & (1 << index)) === 0 ? settings.begin ?? true : false,
       signal: scope,
       logger: request.log,
@@ -144,6 +162,7 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   }
 
   const facade = new DbFacade(pool, {
+    cluster,
     where,
     current: () => {
       const request = currentRequest()
@@ -241,7 +260,13 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   })
 
   // onClose runs after in-flight requests finished; close() still waits (bounded) for stragglers.
+  if (cluster !== undefined) {
+    const c = cluster
+    // The replicas' first health check (bounded by replicaCheckTimeout), so they serve from the first request.
+    fastify.addHook('onReady', () => c.start())
+  }
   fastify.addHook('onClose', async function closePool () {
+    await cluster?.close()
     await pool.close()
     stopMetrics()
   })

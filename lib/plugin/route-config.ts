@@ -13,6 +13,8 @@ export interface RouteDbConfig {
    * `{ isolationLevel, readOnly }` says how that transaction begins.
    */
   transaction?: boolean | TransactionOptions
+  /** The request's session runs on a read replica (read-only; the primary when no replica can serve). */
+  replica?: boolean
 }
 
 /** The validated form the plugin keeps per route. */
@@ -20,10 +22,11 @@ export interface RouteDbSettings {
   transaction: boolean
   /** The unit of work's transaction options, when given. */
   begin?: TransactionOptions
+  replica: boolean
 }
 
-const NO_SETTINGS: RouteDbSettings = Object.freeze({ transaction: false })
-const ROUTE_KEYS = ['transaction']
+const NO_SETTINGS: RouteDbSettings = Object.freeze({ transaction: false, replica: false })
+const ROUTE_KEYS = ['transaction', 'replica']
 
 /** Validates one route's config for a registration; `where` names it in messages, e.g. `config.db`. */
 export function resolveRouteConfig (value: unknown, where: string): RouteDbSettings {
@@ -32,13 +35,16 @@ export function resolveRouteConfig (value: unknown, where: string): RouteDbSetti
     throw new InvalidOptionError(where, `Invalid route option ${where}: expected an object like { transaction: true }`)
   }
   rejectUnknown(`route ${where}`, value, ROUTE_KEYS)
-  const { transaction } = value as RouteDbConfig
+  const { transaction, replica } = value as RouteDbConfig
+  if (replica !== undefined && typeof replica !== 'boolean') {
+    throw new InvalidOptionError(`${where}.replica`, `Invalid route option ${where}.replica: expected true or false`)
+  }
   if (transaction !== null && typeof transaction === 'object' && !Array.isArray(transaction)) {
     resolveTransactionOptions(transaction, `${where}.transaction`) // validated now, resolved per session
-    return { transaction: true, begin: transaction }
+    return { transaction: true, begin: transaction, replica: replica === true }
   }
   if (transaction !== undefined && typeof transaction !== 'boolean') {
     throw new InvalidOptionError(`${where}.transaction`, `Invalid route option ${where}.transaction: expected true, false or { isolationLevel, readOnly }`)
   }
-  return transaction === true ? { transaction: true } : NO_SETTINGS
+  return transaction === true || replica === true ? { transaction: transaction === true, replica: replica === true } : NO_SETTINGS
 }

@@ -96,7 +96,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   nestedCheckoutProbe: (() => string | undefined) | undefined = undefined
   readonly #creator: Creator
   /** Checkout needs the clock only for recycle or the pre-ping bypass. */
-  readonly #needsClock: boolean
+  #needsClock: boolean
   /** Stops statements still running on connections given back mid-statement. */
   readonly #killer: StatementKiller
   /** How long checkouts hold their connection, for failFast's estimate of a wait. */
@@ -172,6 +172,28 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
 
   get closed (): boolean {
     return this._closed
+  }
+
+  /** Sets `recycle` for connections opened from now on (the plugin's poolRecycle 'auto', once wait_timeout is known). */
+  setRecycle (ms: number): void {
+    this._opts.recycle = ms
+    this.#needsClock = ms >= 0 || this._opts.prePing
+  }
+
+  /**
+   * Discards the connections `match` picks as if each had been disconnected: idle ones now,
+   * checked-out ones when they come back. For a caller that knows a server went bad (a cluster
+   * node that became read-only); the pool itself knows nothing of servers. Returns how many.
+   */
+  invalidateConnections (match: (connection: DriverConnection) => boolean, reason: unknown): number {
+    let n = 0
+    for (const record of this._records) {
+      const conn = record.connection
+      if (conn === null || record.broken || !match(conn)) continue
+      n++
+      this.#connectionGone(record, conn, reason)
+    }
+    return n
   }
 
   /** A fresh slot of the current epoch, registered for close(). */

@@ -82,6 +82,11 @@ export class PooledConnection {
     return conn
   }
 
+  /** The pool this connection came from (a session on a replica router reports the replica's). */
+  get owner (): HandleOwner {
+    return this.#owner
+  }
+
   /** The slot this handle holds; null once closed or invalidated. */
   get record (): ConnectionRecord | null {
     return this.#record

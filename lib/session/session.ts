@@ -22,6 +22,9 @@ import {
 } from './transaction-options'
 import { publishSessionAcquired, publishSessionReleased, sessionChannels } from '../observe/channels'
 
+/** Where a session takes its connection: a pool, or a router picking one (a replica or the primary). */
+export type CheckoutSource = Pick<Pool, 'connect'>
+
 export interface SessionOptions {
   /**
    * Unit of work: a transaction is begun before the first statement (and again after each
@@ -55,7 +58,7 @@ export interface SessionStats {
 type Sql = string | QueryOptions
 
 export class Session {
-  readonly #pool: Pool
+  readonly #pool: CheckoutSource
   /** How the unit of work begins its transactions; undefined when the session is not one. */
   #unitOfWork: ResolvedTransaction | undefined
   readonly #log: PoolLogger | undefined
@@ -77,7 +80,7 @@ export class Session {
   #heldMs = 0
   #heldSince = 0
 
-  constructor (pool: Pool, options?: SessionOptions) {
+  constructor (pool: CheckoutSource, options?: SessionOptions) {
     this.#pool = pool
     const tx = options?.transaction
     this.#unitOfWork = tx === true ? PLAIN_TRANSACTION : tx === undefined || tx === false ? undefined : resolveTransactionOptions(tx)
@@ -301,7 +304,7 @@ export class Session {
       return this.#closing
     }
     this.#heldMs += performance.now() - this.#heldSince
-    if (sessionChannels.released.hasSubscribers) publishSessionReleased(this, this.#pool, this.#requestId, this.#heldMs, this.#queries)
+    if (sessionChannels.released.hasSubscribers) publishSessionReleased(this, conn.owner as Pool, this.#requestId, this.#heldMs, this.#queries)
     const rollback = this.#inTransaction
     this.#inTransaction = false
     // A statement still running is interrupted by the pool (KILL QUERY), or failed with
@@ -369,7 +372,7 @@ export class Session {
       }
       this.#conn = conn
       this.#heldSince = now
-      if (sessionChannels.acquired.hasSubscribers) publishSessionAcquired(this, this.#pool, this.#requestId, conn.record?.id ?? 0, now - started)
+      if (sessionChannels.acquired.hasSubscribers) publishSessionAcquired(this, conn.owner as Pool, this.#requestId, conn.record?.id ?? 0, now - started)
       return conn
     }, (err: unknown) => {
       this.#waitMs += performance.now() - started

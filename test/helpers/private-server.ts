@@ -26,6 +26,16 @@ export interface PrivateServer {
   remove(): Promise<void>
 }
 
+/** What a test may change about the server it starts (replication, Galera). */
+export interface PrivateServerOptions {
+  /** Extra mariadbd options, after the defaults (a later option wins). */
+  args?: string[] | ((port: number) => string[])
+  /** Run as the `mysql` system user (Galera's rsync state transfer fails when run as root). */
+  asMysqlUser?: boolean
+  /** How long start() waits for the server to answer (default 30 s). */
+  readyTimeout?: number
+}
+
 const CANDIDATES = {
   mariadbd: ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd'],
   install: ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db', '/usr/sbin/mariadb-install-db']
@@ -51,7 +61,7 @@ function trackChild (child: ChildProcess): void {
   }
 }
 
-function freePort (): Promise<number> {
+export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.unref()
@@ -66,7 +76,7 @@ function freePort (): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-export async function startPrivateServer (): Promise<PrivateServer> {
+export async function startPrivateServer (options: PrivateServerOptions = {}): Promise<PrivateServer> {
   const mariadbd = findBinary('mariadbd')
   const install = findBinary('install')
   if (mariadbd === undefined || install === undefined) {
@@ -75,23 +85,27 @@ export async function startPrivateServer (): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fdbs-mariadb-'))
   const datadir = join(dir, 'data')
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0
-  const userArgs = asRoot ? ['--user=root'] : []
+  const userArgs = options.asMysqlUser === true ? ['--user=mysql'] : asRoot ? ['--user=root'] : []
+  if (options.asMysqlUser === true) await run('chown', ['-R', 'mysql:mysql', dir])
   try {
     await run(install, [
       '--no-defaults', '--auth-root-authentication-method=normal', '--skip-test-db',
-      '--skip-name-resolve', `--datadir=${datadir}`, ...userArgs
+      // A temp dir of its own: parallel bootstraps sharing /tmp collide on their temporary tables.
+      '--skip-name-resolve', `--datadir=${datadir}`, `--tmpdir=${dir}`, ...userArgs
     ], { timeout: 60_000 })
   } catch (err) {
     rmSync(dir, { recursive: true, force: true })
     throw new Error(`mariadb-install-db failed: ${(err as Error).message}`)
   }
   const port = await freePort()
+  const extraArgs = typeof options.args === 'function' ? options.args(port) : options.args ?? []
+  const readyTimeout = options.readyTimeout ?? 30_000
   const url = `mysql://root@127.0.0.1:${port}/mysql`
   let child: ChildProcess | undefined
   let lastStderr = ''
 
   async function waitReady (proc: ChildProcess): Promise<void> {
-    const deadline = Date.now() + 30_000
+    const deadline = Date.now() + readyTimeout
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         throw new Error(`mariadbd exited while starting (code ${proc.exitCode}): ${lastStderr.slice(-2000)}`)
@@ -105,7 +119,7 @@ export async function startPrivateServer (): Promise<PrivateServer> {
         await sleep(100)
       }
     }
-    throw new Error(`mariadbd did not answer on port ${port} within 30 s: ${lastStderr.slice(-2000)}`)
+    throw new Error(`mariadbd did not answer on port ${port} within ${readyTimeout} ms: ${lastStderr.slice(-2000)}`)
   }
 
   function waitExit (proc: ChildProcess, ms: number): Promise<boolean> {
@@ -124,7 +138,7 @@ export async function startPrivateServer (): Promise<PrivateServer> {
       `--socket=${join(dir, 'mysqld.sock')}`, `--pid-file=${join(dir, 'mysqld.pid')}`,
       '--skip-name-resolve', '--skip-log-bin', '--innodb-buffer-pool-size=16M',
       '--innodb-log-file-size=8M', '--innodb-fast-shutdown=2', '--max-connections=200',
-      '--skip-innodb-use-native-aio', ...userArgs
+      '--skip-innodb-use-native-aio', ...userArgs, ...extraArgs
     ], { stdio: ['ignore', 'ignore', 'pipe'] })
     proc.stderr?.on('data', (d: Buffer) => { lastStderr = (lastStderr + d.toString()).slice(-4000) })
     trackChild(proc)

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { DbFacade, Session, type PoolStats, type QueuePool } from '../../lib'
+import { DbFacade, Session, type DbStats, type PoolStats, type QueuePool } from '../../lib'
 import { admin } from '../helpers/pool'
 import { assertSettled, buildApp } from './_helpers'
 
@@ -13,7 +13,9 @@ function assertType<T extends true> (_ok: T): void {}
 
 assertType<Equal<FastifyRequest['db'], Session>>(true)
 assertType<Equal<FastifyInstance['db'], DbFacade>>(true)
-assertType<Equal<ReturnType<DbFacade['stats']>, PoolStats>>(true)
+assertType<Equal<ReturnType<DbFacade['stats']>, DbStats>>(true)
+// The primary pool's fields stay; replicas and nodes are added when configured.
+assertType<DbStats extends PoolStats ? true : false>(true)
 assertType<Equal<ReturnType<DbFacade['session']>, Session>>(true)
 
 t.test('request.db is a Session and app.db a DbFacade', async (t) => {
