@@ -1,34 +1,84 @@
 /**
  * Section 2: the same route on every stack, pool size 10 everywhere; baseline = @fastify/mysql's
  * shared pool (`fastify.mysql.query`), the most common way Fastify apps talk to MySQL.
+ * Logging is compared with logging: the `logger: true` rows (info level, pino → /dev/null through
+ * sonic-boom, the same on both sides) have @fastify/mysql with the same logger as their baseline.
+ * All variants run in one interleaved scenario, so the two groups share the machine's drift.
  */
 import type { BenchConfig } from '../config'
-import { table } from '../stats'
+import { fmtRatio, median, medianRatio, table } from '../stats'
 import type { AppKind, AppSpec } from './apps'
-import { runScenario, STANDARD_HEADERS, standardRow, type Variant } from './scenario'
+import { reqPerSec, runScenario, STANDARD_HEADERS, standardRow, type Variant, type VariantResult } from './scenario'
 
 export const PEER_POOL_SIZE = 10
 
-export async function runPeers (cfg: BenchConfig, progress: (msg: string) => void): Promise<string> {
+export interface PeerRow {
+  label: string
+  /** Median of per-round ratios of req/s against the baseline of the same logging mode. */
+  ratio: number
+  ours: boolean
+}
+
+export interface PeerResults {
+  markdown: string
+  loggerOff: PeerRow[]
+  loggerOn: PeerRow[]
+  /** Our route through `app.db.current()` vs through `request.db` (NaN when not measured). */
+  currentVsRequestDb: number
+}
+
+interface PeerVariant extends Variant {
+  logging: boolean
+  ours: boolean
+  role?: 'request.db' | 'current'
+}
+
+export async function runPeers (cfg: BenchConfig, progress: (msg: string) => void, withCurrent: boolean): Promise<PeerResults> {
   const spec = (kind: AppKind, extra: Partial<AppSpec> = {}): AppSpec => ({ kind, dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE, ...extra })
-  const v = (label: string, s: AppSpec): Variant => ({ label, spec: s, method: 'GET', connections: cfg.connections })
-  const variants = [
+  const v = (label: string, s: AppSpec, ours = false, role?: PeerVariant['role']): PeerVariant => ({
+    label, spec: s, method: 'GET', connections: cfg.connections, logging: s.logging === true, ours, ...(role === undefined ? {} : { role })
+  })
+  const variants: PeerVariant[] = [
     v('@fastify/mysql shared pool (baseline)', spec('fastify-mysql')),
     v('no-db (same route, no query)', spec('no-db')),
     v('mysql2/promise pool.query', spec('mysql2-pool')),
     v('@fastify/mysql + request-scoped getConnection/release', spec('fastify-mysql-scoped')),
     v('knex (knex.raw)', spec('knex')),
-    v('fastify-db-session, logger off', spec('ours')),
-    v('fastify-db-session, pino info → /dev/null', spec('ours', { logging: true }))
+    v('fastify-db-session, `request.db`', spec('ours'), true, 'request.db'),
+    ...(withCurrent ? [v('fastify-db-session, `app.db.current()`', spec('ours', { viaCurrent: true }), true, 'current')] : []),
+    v('@fastify/mysql shared pool, logger: true (baseline)', spec('fastify-mysql', { logging: true })),
+    v('fastify-db-session, `request.db`, logger: true', spec('ours', { logging: true }), true)
   ]
-  const results = await runScenario('peers', variants, cfg, progress)
-  const baseline = results[0]
-  return [
+  const results = await runScenario('peers', variants, { ...cfg, rounds: cfg.peerRounds }, progress)
+  const off = results.filter((r) => !(r.variant as PeerVariant).logging)
+  const on = results.filter((r) => (r.variant as PeerVariant).logging)
+  const rows = (group: VariantResult[]): PeerRow[] => group.map((r) => ({
+    label: r.variant.label.replace(/, logger: true/, '').replace(' (baseline)', ''),
+    ratio: medianRatio(reqPerSec(r), reqPerSec(group[0])),
+    ours: (r.variant as PeerVariant).ours
+  }))
+  const byRole = (role: PeerVariant['role']): VariantResult | undefined => results.find((r) => (r.variant as PeerVariant).role === role)
+  const viaRequest = byRole('request.db')
+  const viaCurrent = byRole('current')
+  const currentVsRequestDb = viaCurrent === undefined || viaRequest === undefined ? NaN : medianRatio(reqPerSec(viaCurrent), reqPerSec(viaRequest))
+  const perRound = viaCurrent === undefined || viaRequest === undefined
+    ? ''
+    : ` (per round: ${reqPerSec(viaCurrent).map((x, i) => fmtRatio(x / reqPerSec(viaRequest)[i])).join(', ')}; medians ${Math.round(median(reqPerSec(viaCurrent)))} vs ${Math.round(median(reqPerSec(viaRequest)))} req/s)`
+  const markdown = [
     `### GET /items/:id — random primary-key SELECT, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
     '',
-    `Median of ${cfg.rounds} interleaved round(s) of ${cfg.duration} s. Ratios are medians of per-round ratios vs the baseline.`,
-    'Every variant except the pino one runs with `logger: false`.',
+    `Median of ${cfg.peerRounds} interleaved round(s) of ${cfg.duration} s, all ${variants.length} servers in one rotation. Ratios are medians of per-round ratios vs the baseline of the same table.`,
     '',
-    table(STANDARD_HEADERS, results.map((r) => standardRow(r, baseline)))
+    '**Logger off** (`logger: false` everywhere):',
+    '',
+    table(STANDARD_HEADERS, off.map((r) => standardRow(r, off[0]))),
+    '',
+    '**Logging on both sides** (`logger: true`, info level: Fastify\'s two lines per request, pino → /dev/null through sonic-boom):',
+    '',
+    table(STANDARD_HEADERS, on.map((r) => standardRow(r, on[0]))),
+    ...(Number.isNaN(currentVsRequestDb)
+      ? []
+      : ['', `Async request context: the route through \`app.db.current()\` runs at **${fmtRatio(currentVsRequestDb)}** of the same route through \`request.db\`${perRound}.`])
   ].join('\n')
+  return { markdown, loggerOff: rows(off), loggerOn: rows(on), currentVsRequestDb }
 }

@@ -18,7 +18,10 @@ declare module 'autocannon' {
     connections?: number
     duration?: number
     pipelining?: number
+    /** Seconds. */
     timeout?: number
+    /** Requests per second over all connections (each connection gets its share per second). */
+    overallRate?: number
     requests?: Request[]
   }
 
