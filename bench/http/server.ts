@@ -14,7 +14,7 @@ export type ServerMessage =
   | { type: 'ready', port: number }
   | { type: 'error', message: string }
   | { type: 'probe', waitingPeak: number, statements: number, samples: number }
-  | { type: 'profiled' }
+  | { type: 'profiled', cpuMicros: number }
 
 export type ParentMessage = 'stop' | 'probe-start' | 'probe-read' | 'profile-start' | { type: 'profile-stop', file: string }
 
@@ -61,7 +61,7 @@ async function main (): Promise<void> {
   const { app, probe } = await buildApp(spec)
   const sampler = new WaitingSampler(probe)
   const profiler = new SelfProfiler()
-  const profiled = (): void => send({ type: 'profiled' })
+  const profiled = (cpuMicros = 0): void => send({ type: 'profiled', cpuMicros })
   let stopping = false
   const stop = (): void => {
     if (stopping) return
@@ -76,7 +76,7 @@ async function main (): Promise<void> {
     if (msg === 'stop') stop()
     else if (msg === 'probe-start') sampler.start()
     else if (msg === 'probe-read') send(sampler.read())
-    else if (msg === 'profile-start') profiler.start().then(profiled, fail)
+    else if (msg === 'profile-start') profiler.start().then(() => profiled(), fail)
     else if (typeof msg === 'object' && msg.type === 'profile-stop') profiler.stop(msg.file).then(profiled, fail)
   })
   await app.listen({ host: '127.0.0.1', port: 0, backlog: 4096 })

@@ -135,10 +135,13 @@ export function readProbe (server: RunningServer, ms = 5000): Promise<ProbeReadi
   })
 }
 
-/** Starts the server's self-profiler, or stops it and has it write the profile to `file`. */
-export function profileServer (server: RunningServer, action: 'start' | 'stop', file = ''): Promise<void> {
+/**
+ * Starts the server's self-profiler, or stops it and has it write the profile to `file`;
+ * resolves with the CPU µs the server used in between (0 for 'start').
+ */
+export function profileServer (server: RunningServer, action: 'start' | 'stop', file = ''): Promise<number> {
   const { child } = server
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.off('message', onMessage)
       reject(new Error(`profiler ${action} not confirmed within 10 s`))
@@ -148,7 +151,7 @@ export function profileServer (server: RunningServer, action: 'start' | 'stop', 
       clearTimeout(timer)
       child.off('message', onMessage)
       if (msg.type === 'error') reject(new Error(msg.message))
-      else resolve()
+      else resolve(msg.cpuMicros)
     }
     child.on('message', onMessage)
     send(child, action === 'start' ? 'profile-start' : { type: 'profile-stop', file }, (err) => {
