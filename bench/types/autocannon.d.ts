@@ -17,6 +17,8 @@ declare module 'autocannon' {
     url: string
     connections?: number
     duration?: number
+    /** Requests in total (overrides duration). */
+    amount?: number
     pipelining?: number
     /** Seconds. */
     timeout?: number
