@@ -21,6 +21,7 @@ export type DbErrorCode =
   | 'FST_DB_COMMIT_FAILED'
   | 'FST_DB_QUERY_FAILED'
   | 'FST_DB_DISCONNECTED'
+  | 'FST_DB_NO_REQUEST'
 
 /** Base class: `instanceof DbError` catches everything this package throws. */
 export class DbError extends Error {
@@ -167,5 +168,17 @@ export class DisconnectedError extends DbError {
     const code = (cause as { code?: unknown } | null)?.code
     const why = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''
     super('FST_DB_DISCONNECTED', `The database connection was lost${why}`, 503, { cause, retryAfter: 1 })
+  }
+}
+
+/** `app.db.current()` outside any request's async context. */
+export class NoRequestError extends DbError {
+  constructor (where = 'app.db') {
+    super(
+      'FST_DB_NO_REQUEST',
+      `${where}.current() was called outside a request: no request's async context is running here. ` +
+        `Outside requests use ${where}.session() (and close it) or ${where}.query()`,
+      500
+    )
   }
 }

@@ -11,12 +11,12 @@ export { Session, type SessionOptions, type SessionStats } from './session/sessi
 export { DbFacade } from './plugin/db-facade'
 export {
   Pool, QueuePool, NullPool, StaticPool, AssertionPool, PooledConnection,
-  type Creator, type PoolEvents, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection
+  type Creator, type PoolEvents, type CheckoutOptions, type ConnectionRecord, type PoolStats, type PoolLogger, type DriverConnection
 } from './pool'
 export {
   DbError, InvalidOptionError, PoolTimeoutError, PoolClosedError, DatabaseUnavailableError, DriverTimeoutError,
   ConnectionInvalidatedError, AlreadyCheckedOutError, SessionClosedError, PendingRollbackError,
-  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, type DbErrorCode
+  TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, type DbErrorCode
 } from './errors'
 export {
   defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ResetOnReturn, type PoolClassName

@@ -14,6 +14,16 @@ export { defaultPoolOptions, rejectUnknown, resolvePoolOptions, type PoolClassNa
 export type { ResolvedPoolOptions } from './pool/options'
 
 export interface DbSessionPluginOptions {
+  /**
+   * Registers a further database under this name: `request.dbs.NAME` / `app.dbs.NAME` instead of
+   * `request.db` / `app.db`. A JavaScript identifier; each name once per app.
+   */
+  name?: string
+  /**
+   * Run route handlers in their request's async context so `app.db.current()` finds the request's
+   * session from any module (default true). Off: a little less work per request, no current().
+   */
+  requestContext?: boolean
   /** A `mysql://user:password@host:port/database` URL, or mysql2 ConnectionOptions. */
   connection?: string | ConnectionOptions
   /** Use this pool instead of building one (SQLAlchemy's `create_engine(pool=...)`); closed with the app. */
@@ -53,7 +63,8 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   leakDetectionThreshold: 'leakDetectionThreshold'
 })
 
-const PLUGIN_OPTION_NAMES = ['connection', 'pool', 'poolClass', 'logPoolStats', ...Object.keys(PLUGIN_TO_POOL)]
+const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...Object.keys(PLUGIN_TO_POOL)]
+const NAME_PATTERN = /^[A-Za-z_$][\w$]*$/
 
 /** mysql2 options that belong to its own pool, not to a single connection, with our name for them. */
 const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
@@ -67,6 +78,8 @@ const MYSQL2_POOL_KEYS: Readonly<Record<string, string>> = Object.freeze({
 })
 
 interface ResolvedPluginCommon {
+  name: string | undefined
+  requestContext: boolean
   poolClass: PoolClassName
   poolOptions: PoolOptions
   logPoolStats: boolean
@@ -95,15 +108,21 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   }
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
   const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
+  const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)
+  const name = options.name
+  if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === 'db')) {
+    fail('name', "a JavaScript identifier other than 'db', e.g. 'reports' (reached as request.dbs.reports)", name)
+  }
+  const common = { name, requestContext, poolClass, poolOptions, logPoolStats }
   if (options.pool !== undefined) {
     if (options.connection !== undefined) {
       throw new InvalidOptionError('pool', 'Invalid options: give either connection or pool, not both')
     }
     const p = options.pool as { connect?: unknown } | null
     if (p === null || typeof p !== 'object' || typeof p.connect !== 'function') fail('pool', 'a pool instance (QueuePool, NullPool, StaticPool or AssertionPool)', options.pool)
-    return { connection: undefined, pool: options.pool, poolClass, poolOptions, logPoolStats }
+    return { ...common, connection: undefined, pool: options.pool }
   }
-  return { connection: resolveConnection(options.connection, poolOptions), pool: undefined, poolClass, poolOptions, logPoolStats }
+  return { ...common, connection: resolveConnection(options.connection, poolOptions), pool: undefined }
 }
 
 /** Turns the `connection` option into mysql2 options, with keep-alive and connect timeout set. */

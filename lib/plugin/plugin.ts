@@ -1,25 +1,25 @@
 /**
- * The Fastify plugin: `request.db` is a lazily created Session released exactly once on every way
- * a request can end, and `app.db` is the pool's facade.
+ * The Fastify plugin: `request.db` (or `request.dbs.NAME` for a registration with a `name`) is a
+ * lazily created Session, usable only while its request is live and released exactly once on
+ * every way the request can end; `app.db` (`app.dbs.NAME`) is the pool's facade.
  *
- * Release points, because no single Fastify hook runs on every path (fastify#6208):
- * - `onSend`: the handler has settled (or failed). A unit of work commits here, *before* the
+ * Where a session ends (see request-scope.ts for when a request stops being live):
+ * - the plugin's onSend hook, added as the *last* onSend hook of every route when the route is
+ *   registered: a unit of work commits there, after every other onSend hook and before the
  *   response is written, so a failed commit still becomes an error response; then the session
- *   is closed.
- * - the response's `close` event, attached only to requests that touched the database: it fires
- *   on client aborts and connection timeouts, where onSend/onResponse never run, and after every
- *   response over a real socket. (Not the request's: that one fires once a body has been read.)
- * - `onResponse`: the response is finished; catches hijacked replies (no onSend) under inject(),
- *   whose fake request never emits `close`.
- * Under `handlerTimeout` Fastify answers while the handler still runs; the session is closed
- * anyway, a statement still in flight is interrupted with KILL QUERY (the connection is reset and
- * reused; destroyed if that fails), and the handler's next statement throws SessionClosedError.
+ *   is closed and the request sealed (request.db throws from then on);
+ * - the socket's 'close' (client abort, connection timeout, pipelined requests whose connection
+ *   went away): sessions close at once, running statements are stopped with KILL QUERY, and a
+ *   checkout still waiting for the pool leaves the queue;
+ * - onResponse: the response finished (also hijacked replies, 404s and routes registered before
+ *   the plugin, which never get the route-level hook).
+ * Under `handlerTimeout` Fastify answers while the handler still runs: the onSend hook closes the
+ * session (interrupting a statement in flight) and the handler's next statement throws.
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import mysql from 'mysql2/promise'
-import { DbFacade } from './db-facade'
-import { CommitFailedError } from '../errors'
+import { InvalidOptionError, SessionClosedError } from '../errors'
 import { resolvePluginOptions, type DbSessionPluginOptions, type PoolClassName, type PoolOptions } from '../options'
 import { AssertionPool } from '../pool/assertion-pool'
 import type { Creator, Pool } from '../pool/base-pool'
@@ -28,32 +28,49 @@ import { NullPool } from '../pool/null-pool'
 import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
 import { Session } from '../session/session'
+import { DbFacade } from './db-facade'
+import { currentRequest, inRequestContext } from './request-context'
+import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
+import { resolveRouteConfig, type RouteDbConfig, type RouteDbSettings } from './route-config'
+import { endOfHandler, guardHijack } from './unit-of-work'
+
+/** `request.dbs`: the request's session of each named registration. Augment it for exact names. */
+export interface DbSessions { readonly [name: string]: Session }
+/** `app.dbs`: the facade of each named registration. Augment it for exact names. */
+export interface DbFacades { readonly [name: string]: DbFacade }
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** This request's database session; a connection is taken at its first statement. */
     readonly db: Session
+    /** The sessions of the registrations with a `name`: `request.dbs.reports`. */
+    readonly dbs: DbSessions
   }
   interface FastifyInstance {
     /** The pool and helpers for work outside requests. */
     db: DbFacade
+    /** The facades of the registrations with a `name`: `app.dbs.reports`. */
+    dbs: DbFacades
   }
   interface FastifyContextConfig {
     /** `{ transaction: true }`: the request's work runs in one transaction, committed before the response. */
-    db?: { transaction?: boolean }
+    db?: RouteDbConfig
+    /** The same, per named registration: `{ dbs: { reports: { transaction: true } } }`. */
+    dbs?: Record<string, RouteDbConfig>
   }
 }
 
-const kSession = Symbol('fastify-db-session.session')
+const kScope = Symbol('fastify-db-session.scope')
 const kFailed = Symbol('fastify-db-session.failed')
-const kResponse = Symbol('fastify-db-session.response')
+const kDbsProto = Symbol('fastify-db-session.dbsPrototype')
+/** How many registrations this process made: each gets its own slot in a request's scope. */
+let registrations = 0
 
 interface BindableLogger { setBindings: (bindings: Record<string, unknown>) => void }
 
 interface RequestState {
-  [kSession]: Session | null
+  [kScope]: RequestScope | null
   [kFailed]: boolean
-  [kResponse]: FastifyReply['raw'] | null
 }
 
 const POOL_CLASSES: Record<PoolClassName, new (creator: Creator, options?: PoolOptions) => Pool> = {
@@ -63,9 +80,26 @@ const POOL_CLASSES: Record<PoolClassName, new (creator: Creator, options?: PoolO
   assertion: AssertionPool
 }
 
+const state = (request: FastifyRequest): RequestState => request as unknown as RequestState
+
+/** The request's scope, created at its first use of the database; never live once the request ended. */
+function scopeFor (request: FastifyRequest): RequestScope {
+  const s = state(request)
+  let scope = s[kScope]
+  if (scope === null) {
+    scope = new RequestScope(request.raw, request.log)
+    s[kScope] = scope
+  }
+  return scope
+}
+
 const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSession (fastify, opts) {
   const options = resolvePluginOptions(opts)
-  const poolLog = fastify.log.child({ component: 'db-pool' }) as unknown as PoolLogger
+  const name = options.name
+  const where = name === undefined ? 'app.db' : `app.dbs.${name}`
+  checkNotRegistered(fastify, name)
+
+  const poolLog = fastify.log.child(name === undefined ? { component: 'db-pool' } : { component: 'db-pool', db: name }) as unknown as PoolLogger
   let pool: Pool
   if (options.pool !== undefined) {
     pool = options.pool
@@ -73,60 +107,127 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     const connection = options.connection
     pool = new POOL_CLASSES[options.poolClass](() => mysql.createConnection(connection), { ...options.poolOptions, logger: poolLog })
   }
-  const facade = new DbFacade(pool)
-  fastify.decorate('db', facade)
+  const index = registrations++
+  const routeKey = Symbol(`fastify-db-session.route.${name ?? 'db'}`)
+  const configPath = name === undefined ? 'config.db' : `config.dbs.${name}`
 
-  fastify.decorateRequest(kSession, null)
-  fastify.decorateRequest(kFailed, false)
-  fastify.decorateRequest(kResponse, null)
-  // The request's own 'close' fires as soon as its body has been read (mid-handler for a POST);
-  // the response's 'close' fires once, when the response is done or the client went away.
-  fastify.addHook('onRequest', function keepResponse (request, reply, done) {
-    (request as unknown as RequestState)[kResponse] = reply.raw
-    done()
-  })
-  fastify.decorateRequest('db', {
-    getter (this: FastifyRequest): Session {
-      const state = this as unknown as RequestState
-      let session = state[kSession]
-      if (session === null) {
-        const config = this.routeOptions.config as { db?: { transaction?: boolean } }
-        session = new Session(pool, { transaction: config.db?.transaction === true })
-        state[kSession] = session
-        const s = session
-        // Fires on every path, also when no other hook runs (abort, timeout, hijack).
-        state[kResponse]?.once('close', () => { void closeQuietly(s, this) })
+  /** The request's session of this registration, created lazily while the request is live. */
+  function sessionOf (request: FastifyRequest): Session {
+    const scope = scopeFor(request)
+    const session = scope.sessions[index]
+    if (!scope.live) throw new SessionClosedError()
+    if (session !== undefined) return session
+    const config = request.routeOptions.config as unknown as Record<symbol, RouteDbSettings | undefined> & { db?: unknown, dbs?: Record<string, unknown> }
+    let settings = config[routeKey]
+    if (settings === undefined) {
+      // A route this registration never saw (registered before the plugin, or the 404 handler):
+      // it has no commit hook, so a unit of work there could never be committed before its answer.
+      settings = resolveRouteConfig(name === undefined ? config.db : config.dbs?.[name], configPath)
+      if (settings.transaction) {
+        throw new InvalidOptionError(configPath, `${configPath}.transaction on ${request.routeOptions.url ?? 'this route'}: the route was registered before fastify-db-session; register the plugin first`)
       }
-      return session
+    }
+    const created = new Session(pool, {
+      transaction: settings.transaction && (scope.hijacked & (1 << index)) === 0,
+      signal: scope
+    })
+    scope.sessions[index] = created
+    return created
+  }
+
+  const facade = new DbFacade(pool, {
+    where,
+    current: () => {
+      const request = currentRequest()
+      return request === undefined ? undefined : sessionOf(request)
+    }
+  })
+
+  if (!fastify.hasRequestDecorator(kScope as unknown as string)) {
+    fastify.decorateRequest(kScope as unknown as string, null)
+    fastify.decorateRequest(kFailed as unknown as string, false)
+  }
+  if (name === undefined) {
+    fastify.decorate('db', facade)
+    fastify.decorateRequest('db', {
+      getter (this: FastifyRequest): Session {
+        return sessionOf(this)
+      }
+    })
+  } else {
+    addNamed(fastify, name, facade, sessionOf)
+  }
+
+  // Every route registered from here on: validate its config once, end its session with the
+  // last onSend hook, and run its handler in the request's async context.
+  const useContext = options.requestContext
+  fastify.addHook('onRoute', function prepareRoute (route: RouteOptions) {
+    const config = (route.config ?? {}) as { db?: unknown, dbs?: Record<string, unknown> }
+    const settings = resolveRouteConfig(name === undefined ? config.db : config.dbs?.[name], configPath)
+    route.config = { ...route.config, [routeKey]: settings } as RouteOptions['config']
+    route.onSend = [...toArray(route.onSend), finishSession]
+    if (useContext) route.handler = inRequestContext(route.handler as Parameters<typeof inRequestContext>[0]) as RouteOptions['handler']
+    if (settings.transaction) {
+      const handler = route.handler
+      route.handler = function unitOfWorkHandler (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+        guardHijack(reply, scopeFor, index)
+        return handler.call(this, request, reply)
+      } as RouteOptions['handler']
     }
   })
 
   fastify.addHook('onError', function markFailed (request, _reply, _error, done) {
-    (request as unknown as RequestState)[kFailed] = true
+    state(request)[kFailed] = true
     done()
   })
 
-  fastify.addHook('onSend', function finishSession (request, reply, payload, done) {
-    const session = (request as unknown as RequestState)[kSession]
-    if (session === null || session.closed) {
+  function finishSession (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
+    const scope = state(request)[kScope]
+    if (scope === null) {
+      // The answer is decided: a floating task must not start work for this request now.
+      state(request)[kScope] = ENDED_SCOPE
       done(null, payload)
       return
     }
-    endOfHandler(session, request, reply).then(() => done(null, payload), (err: Error) => done(err))
-  })
+    scope.seal()
+    const session = scope.sessions[index]
+    if (session === undefined || session.closed) {
+      done(null, payload)
+      return
+    }
+    const failed = state(request)[kFailed] || reply.statusCode >= 400
+    endOfHandler(session, failed, request).then(() => done(null, payload), (err: Error) => {
+      state(request)[kFailed] = true
+      done(err)
+    })
+  }
 
   const logStats = shouldLogStats(fastify, options.logPoolStats)
+  const poolKey = name === undefined ? 'dbPool' : `dbPool:${name}`
+  const sessionKey = name === undefined ? 'dbSession' : `dbSession:${name}`
   fastify.addHook('onResponse', function releaseAndLog (request, _reply, done) {
-    const session = (request as unknown as RequestState)[kSession]
+    const scope = state(request)[kScope]
+    const session = scope?.sessions[index]
     const log = (): void => {
       // One setBindings call puts both fields on Fastify's own "request completed" line.
-      if (logStats) (request.log as unknown as BindableLogger).setBindings(session === null ? { dbPool: pool.stats() } : { dbPool: pool.stats(), dbSession: session.stats() })
+      if (logStats) {
+        (request.log as unknown as BindableLogger).setBindings(session === undefined
+          ? { [poolKey]: pool.stats() }
+          : { [poolKey]: pool.stats(), [sessionKey]: session.stats() })
+      }
       done()
     }
-    // A hijacked reply skips onSend, and under inject() the request never emits 'close': the
-    // response is finished, so the session ends here.
-    if (session !== null && !session.closed) closeQuietly(session, request).then(log, log)
-    else log()
+    if (scope === null) {
+      state(request)[kScope] = ENDED_SCOPE
+      log()
+      return
+    }
+    // A hijacked reply skips onSend, and so do routes registered before the plugin: the response
+    // is finished, so the session ends here (a unit of work not committed by now rolls back).
+    const closing = session !== undefined && !session.closed ? closeQuietly(session, request.log) : undefined
+    scope.end()
+    if (closing === undefined) log()
+    else closing.then(log, log)
   })
 
   // onClose runs after in-flight requests finished; close() still waits (bounded) for stragglers.
@@ -135,49 +236,45 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   })
 }
 
-/**
- * The handler settled. A unit of work commits if nothing failed, else rolls back; a failed
- * commit throws, which Fastify turns into an error response (never a 2xx).
- */
-async function endOfHandler (session: Session, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const failed = (request as unknown as RequestState)[kFailed] || reply.statusCode >= 400
-  if (session.busy) {
-    if (failed) {
-      // Handler timeout (or an error while a statement runs): the session closes now, so the
-      // handler can't reach the connection again; the pool interrupts the statement and resets
-      // the connection in the background, and the error response does not wait for that.
-      void closeQuietly(session, request)
-      return
+/** The same name twice (or two unnamed registrations) in one app is a mistake: say so at register. */
+function checkNotRegistered (fastify: FastifyInstance, name: string | undefined): void {
+  if (name === undefined) {
+    if (fastify.hasDecorator('db')) {
+      throw new InvalidOptionError('name', 'fastify-db-session is already registered without a name here (app.db exists): give this registration a name, e.g. { name: \'reports\' }, to reach it as request.dbs.reports')
     }
-    // The handler returned while a statement it started is still running: that statement is
-    // part of the request's work, so it finishes before the commit and the response.
-    await session.whenIdle()
-  }
-  // Closing rolls back an open transaction; it is awaited so the connection is back in the pool
-  // (and the pool stats in the log line are settled) before the response goes out. When no reset
-  // is needed (reads only) this completes synchronously.
-  if (!session.isUnitOfWork || failed) {
-    await closeQuietly(session, request)
     return
   }
-  try {
-    // Also when no transaction is open: commit() throws PendingRollbackError if the unit of work
-    // lost its transaction (disconnect, deadlock) and the handler carried on: never a 2xx then.
-    await session.commit()
-  } catch (err) {
-    await closeQuietly(session, request)
-    ;(request as unknown as RequestState)[kFailed] = true
-    throw err instanceof CommitFailedError ? err : new CommitFailedError(err)
+  if (fastify.hasDecorator('dbs') && Object.hasOwn(fastify.dbs, name)) {
+    throw new InvalidOptionError('name', `Invalid option name: a database named '${name}' is already registered (app.dbs.${name}); every registration needs its own name`)
   }
-  await closeQuietly(session, request)
 }
 
-async function closeQuietly (session: Session, request: FastifyRequest): Promise<void> {
-  try {
-    await session.close()
-  } catch (err) {
-    request.log.error({ err }, 'Could not return the database connection')
+type SessionGetter = (request: FastifyRequest) => Session
+
+/** `app.dbs.NAME` and `request.dbs.NAME`, sharing one prototype of getters across registrations. */
+function addNamed (fastify: FastifyInstance, name: string, facade: DbFacade, sessionOf: SessionGetter): void {
+  if (!fastify.hasDecorator('dbs')) fastify.decorate('dbs', Object.defineProperty({}, kDbsProto, { value: {} }))
+  const facades = fastify.dbs as unknown as Record<string | symbol, unknown>
+  const proto = facades[kDbsProto] as object
+  Object.defineProperty(facades, name, { value: facade, enumerable: true })
+  Object.defineProperty(proto, name, {
+    enumerable: true,
+    get (this: { request: FastifyRequest }): Session {
+      return sessionOf(this.request)
+    }
+  })
+  if (!fastify.hasRequestDecorator('dbs')) {
+    fastify.decorateRequest('dbs', {
+      getter (this: FastifyRequest): DbSessions {
+        return Object.create(proto, { request: { value: this } }) as DbSessions
+      }
+    })
   }
+}
+
+function toArray<T> (value: T | T[] | undefined): T[] {
+  if (value === undefined) return []
+  return Array.isArray(value) ? value : [value]
 }
 
 function shouldLogStats (fastify: FastifyInstance, wanted: boolean): boolean {

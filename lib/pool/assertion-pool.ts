@@ -4,7 +4,7 @@
  * never holds two connections (the nested-acquire deadlock).
  */
 import { AlreadyCheckedOutError, PoolClosedError } from '../errors'
-import { Pool } from './base-pool'
+import { abortReason, Pool, type CheckoutOptions } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
@@ -14,8 +14,10 @@ export class AssertionPool extends Pool {
   #out = false
   #stack: string | undefined = undefined
 
-  connect (): Promise<PooledConnection> {
+  connect (options?: CheckoutOptions): Promise<PooledConnection> {
     if (this._closed) return Promise.reject(new PoolClosedError())
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal))
     if (this.#out) {
       const where = this.#stack === undefined ? '' : ` at:\n${this.#stack}`
       return Promise.reject(new AlreadyCheckedOutError(`connection is already checked out${where}`))
@@ -23,7 +25,7 @@ export class AssertionPool extends Pool {
     this.#out = true
     if (this._opts.storeTraceback) this.#stack = new Error('checked out').stack?.split('\n').slice(2).join('\n')
     this.#record ??= this._newRecord()
-    return this._checkout(this.#record, false)
+    return this._checkout(this.#record, false, signal)
   }
 
   protected _returnRecord (record: ConnectionRecord): void {

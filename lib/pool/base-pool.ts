@@ -21,6 +21,35 @@ import { newCounters, type PoolCounters, type PoolStats } from './stats'
 /** Makes a new database connection; e.g. `() => mysql.createConnection(url)`. */
 export type Creator = () => DriverConnection | Promise<DriverConnection>
 
+/**
+ * What the pool uses of an AbortSignal. An AbortSignal is one; the plugin passes a lighter object
+ * of its own per request, because in Node 20 adding a listener to an AbortSignal costs microseconds.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean
+  readonly reason: unknown
+  addEventListener: (type: 'abort', listener: () => void, options?: { once?: boolean }) => void
+  removeEventListener: (type: 'abort', listener: () => void) => void
+}
+
+/** Per-checkout options of `pool.connect()`. */
+export interface CheckoutOptions {
+  /**
+   * Abandons the checkout: a waiter leaves the queue at once and a connection still being opened
+   * for it goes to the next waiter (or the pool) when it arrives. The checkout rejects with
+   * `signal.reason`. A connection already handed out is the caller's to close.
+   */
+  signal?: AbortSignal | CancelSignal | undefined
+  /** ms this checkout may wait at the limit: the sooner of this and the pool's `timeout` applies. */
+  timeout?: number | undefined
+}
+
+/** The abort reason as an Error (AbortSignal's default reason is a DOMException, also an Error). */
+export function abortReason (signal: CancelSignal): Error {
+  const reason: unknown = signal.reason
+  return reason instanceof Error ? reason : new Error(String(reason))
+}
+
 /** Listener signatures of the pool events (SQLAlchemy's pool events, Node style). */
 export interface PoolEvents {
   /** A new database connection was opened. */
@@ -85,7 +114,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   }
 
   /** Takes a connection from the pool. */
-  abstract connect (): Promise<PooledConnection>
+  abstract connect (options?: CheckoutOptions): Promise<PooledConnection>
 
   /** Listeners run inside the pool's bookkeeping: one that throws must not leave it half done. */
   #emit<K extends keyof PoolEvents> (event: K, ...args: PoolEvents[K]): void {
@@ -214,9 +243,10 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
    * The checkout pipeline. Fast path (the common case) is synchronous: a live connection of the
    * current generation, not expired, not due for a ping.
    */
-  protected _checkout (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
+  protected _checkout (record: ConnectionRecord, isNew: boolean, signal?: CancelSignal): Promise<PooledConnection> {
     const handle = this._checkoutNow(record)
-    return handle !== undefined ? Promise.resolve(handle) : this._checkoutSlow(record, isNew)
+    if (handle !== undefined) return Promise.resolve(handle)
+    return signal === undefined ? this._checkoutSlow(record, isNew) : abandonable(this._checkoutSlow(record, isNew, signal), signal)
   }
 
   /** The synchronous fast path of _checkout: the handle, or undefined when the slow path is needed. */
@@ -231,7 +261,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   }
 
   /** The checkout pipeline's slow path: reconnect, recycle, pre-ping. */
-  protected async _checkoutSlow (record: ConnectionRecord, isNew: boolean): Promise<PooledConnection> {
+  protected async _checkoutSlow (record: ConnectionRecord, isNew: boolean, signal?: CancelSignal): Promise<PooledConnection> {
     record.holders++ // keeps idle-death handling away while we work on the slot
     try {
       if (record.connection === null || record.broken) {
@@ -254,6 +284,13 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
       throw err
     }
     record.holders--
+    if (signal?.aborted === true) {
+      // Nobody wants this connection any more (its request ended while it was being opened):
+      // it goes to the next waiter or into the pool, never to a caller that has gone.
+      this._counters.abandoned++
+      this._returnRecord(record)
+      throw abortReason(signal)
+    }
     return this._handOut(record, performance.now())
   }
 
@@ -426,3 +463,28 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
 }
 
 function noop (): void {}
+
+/**
+ * The slow checkout, rejected as soon as `signal` aborts. The work goes on (a connect can't be
+ * taken back) and _checkoutSlow gives its slot back when it sees the abort; a handle that was
+ * handed out in the instant between is closed here.
+ */
+function abandonable (work: Promise<PooledConnection>, signal: CancelSignal): Promise<PooledConnection> {
+  if (signal.aborted) return work
+  return new Promise<PooledConnection>((resolve, reject) => {
+    let gone = false
+    const onAbort = (): void => {
+      gone = true
+      reject(abortReason(signal))
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then((handle) => {
+      signal.removeEventListener('abort', onAbort)
+      if (gone) void handle.close()
+      else resolve(handle)
+    }, (err: unknown) => {
+      signal.removeEventListener('abort', onAbort)
+      reject(err)
+    })
+  })
+}

@@ -4,7 +4,7 @@
  */
 import { PoolClosedError } from '../errors'
 import type { ResetOnReturn } from './options'
-import { Pool } from './base-pool'
+import { abortReason, Pool, type CheckoutOptions } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
@@ -12,10 +12,12 @@ import { newCounters, type PoolStats } from './stats'
 export class NullPool extends Pool {
   #out = 0
 
-  connect (): Promise<PooledConnection> {
+  connect (options?: CheckoutOptions): Promise<PooledConnection> {
     if (this._closed) return Promise.reject(new PoolClosedError())
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal))
     this.#out++
-    return this._checkout(this._newRecord(), true)
+    return this._checkout(this._newRecord(), true, signal)
   }
 
   protected override _resetModeFor (_record: ConnectionRecord): ResetOnReturn {

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks'
 import { PoolClosedError, PoolTimeoutError } from '../errors'
 import type { PoolOptions } from './options'
-import { Pool, type Creator } from './base-pool'
+import { abortReason, Pool, type CancelSignal, type CheckoutOptions, type Creator } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
@@ -19,9 +19,16 @@ import { newCounters, type PoolStats } from './stats'
 interface Waiter {
   resolve: (handle: PooledConnection | Promise<PooledConnection>) => void
   reject: (err: Error) => void
-  /** performance.now() after which it times out. The timeout is the same for all, so the FIFO
-   * queue is also in deadline order and one timer (for the head) serves every waiter. */
+  /** performance.now() after which it times out. With the pool's timeout, the FIFO queue is also
+   * in deadline order and one timer (for the head) serves every such waiter. */
   deadline: number
+  /** The caller's signal; the waiter leaves the queue the moment it aborts. */
+  signal: CancelSignal | undefined
+  onAbort: (() => void) | undefined
+  /** Its own timer, only for a checkout with a shorter `timeout` than the pool's. */
+  timer: NodeJS.Timeout | undefined
+  /** The timeout that applies to it, in ms (for the error message). */
+  timeout: number
 }
 
 export class QueuePool extends Pool {
@@ -44,14 +51,16 @@ export class QueuePool extends Pool {
     this.#overflow = -this.#poolSize
   }
 
-  connect (): Promise<PooledConnection> {
+  connect (options?: CheckoutOptions): Promise<PooledConnection> {
     if (this._closed) return Promise.reject(new PoolClosedError())
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal))
     if (this.#waiters.length === 0) {
       const record = this._opts.useLifo ? this.#idle.pop() : this.#idle.shift()
-      if (record !== undefined) return this._checkout(record, false)
-      if (this.#hasCapacity()) return this.#checkoutNew()
+      if (record !== undefined) return this._checkout(record, false, signal)
+      if (this.#hasCapacity()) return this.#checkoutNew(signal)
     }
-    return this.#wait()
+    return this.#wait(signal, options?.timeout)
   }
 
   #hasCapacity (): boolean {
@@ -59,17 +68,37 @@ export class QueuePool extends Pool {
   }
 
   /** Counts the new slot before connecting, so concurrent checkouts can't exceed the limit. */
-  #checkoutNew (): Promise<PooledConnection> {
+  #checkoutNew (signal?: CancelSignal): Promise<PooledConnection> {
     this.#overflow++
-    return this._checkout(this._newRecord(), true)
+    return this._checkout(this._newRecord(), true, signal)
   }
 
-  #wait (): Promise<PooledConnection> {
-    const timeout = this._opts.timeout
-    if (timeout === 0) return Promise.reject(this.#timeoutError())
+  #wait (signal: CancelSignal | undefined, ownTimeout: number | undefined): Promise<PooledConnection> {
+    const poolTimeout = this._opts.timeout
+    const own = ownTimeout !== undefined && ownTimeout < poolTimeout
+    const timeout = own ? Math.max(0, ownTimeout) : poolTimeout
+    if (timeout === 0) return Promise.reject(this.#timeoutError(timeout))
     return new Promise<PooledConnection>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject, deadline: Number.isFinite(timeout) ? performance.now() + timeout : Infinity })
-      if (this.#timer === undefined && Number.isFinite(timeout)) this.#timer = setTimeout(this.#sweep, timeout)
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        deadline: Number.isFinite(timeout) ? performance.now() + timeout : Infinity,
+        signal,
+        onAbort: undefined,
+        timer: undefined,
+        timeout
+      }
+      if (signal !== undefined) {
+        waiter.onAbort = () => this.#leave(waiter, abortReason(signal), true)
+        signal.addEventListener('abort', waiter.onAbort, { once: true })
+      }
+      this.#waiters.push(waiter)
+      if (own) {
+        // Not in deadline order with the others: a timer of its own.
+        waiter.timer = setTimeout(() => this.#leave(waiter, this.#timeoutError(timeout), false), timeout)
+      } else if (this.#timer === undefined && Number.isFinite(timeout)) {
+        this.#timer = setTimeout(this.#sweep, timeout)
+      }
       if (!this.#saturationReported) {
         this.#saturationReported = true
         this._log.warn({ dbPool: this.stats() }, 'Connection pool saturated: checkouts are waiting for a connection')
@@ -77,31 +106,65 @@ export class QueuePool extends Pool {
     })
   }
 
-  /** Times out every waiter whose deadline passed (they are at the front), then re-arms for the new head. */
+  /**
+   * Times out every waiter on the pool's timeout whose deadline passed (among themselves they are
+   * in FIFO = deadline order; waiters with a timer of their own are skipped), then re-arms.
+   */
   #sweep = (): void => {
     this.#timer = undefined
     const now = performance.now()
-    while (this.#waiters.length > 0 && this.#waiters[0].deadline <= now) {
-      const waiter = this.#waiters.shift() as Waiter
-      this.#queueMaybeEmpty()
-      const err = this.#timeoutError()
+    let next = Infinity
+    for (let i = 0; i < this.#waiters.length;) {
+      const waiter = this.#waiters[i]
+      if (waiter.timer !== undefined) {
+        i++
+        continue
+      }
+      // Timers may fire a hair early against performance.now(): never report a timeout before it is due.
+      if (waiter.deadline > now) {
+        next = waiter.deadline
+        break
+      }
+      this.#waiters.splice(i, 1)
+      this.#detach(waiter)
+      const err = this.#timeoutError(waiter.timeout)
       this._log.warn({ dbPool: err.stats }, err.message)
       waiter.reject(err)
     }
-    // Timers may fire a hair early against performance.now(): never report a timeout before it is due.
-    if (this.#waiters.length > 0) this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(this.#waiters[0].deadline - now)))
+    this.#queueMaybeEmpty()
+    if (this.#waiters.length > 0 && next !== Infinity) this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(next - now)))
   }
 
-  /** The next waiter, if any; the deadline timer is dropped once nobody waits. */
+  /** The next waiter, if any, no longer listening for its abort; the deadline timer is dropped once nobody waits. */
   #nextWaiter (): Waiter | undefined {
     const waiter = this.#waiters.shift()
-    if (waiter !== undefined) this.#queueMaybeEmpty()
+    if (waiter !== undefined) {
+      this.#detach(waiter)
+      this.#queueMaybeEmpty()
+    }
     return waiter
   }
 
-  #timeoutError (): PoolTimeoutError {
+  #detach (waiter: Waiter): void {
+    if (waiter.onAbort !== undefined) (waiter.signal as CancelSignal).removeEventListener('abort', waiter.onAbort)
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer)
+  }
+
+  /** A waiter leaves from anywhere in the queue: abandoned by its caller, or its own timeout ran out. */
+  #leave (waiter: Waiter, err: Error, abandoned: boolean): void {
+    const at = this.#waiters.indexOf(waiter)
+    if (at === -1) return
+    this.#waiters.splice(at, 1)
+    this.#detach(waiter)
+    this.#queueMaybeEmpty()
+    if (abandoned) this._counters.abandoned++
+    else this._log.warn({ dbPool: this.stats() }, err.message)
+    waiter.reject(err)
+  }
+
+  #timeoutError (timeout: number): PoolTimeoutError {
     this._counters.timeouts++
-    return new PoolTimeoutError(this.#poolSize, this.overflow(), this._opts.timeout, this.stats(), this._lastConnectError)
+    return new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError)
   }
 
   #queueMaybeEmpty (): void {
@@ -126,7 +189,7 @@ export class QueuePool extends Pool {
     const waiter = this.#nextWaiter()
     if (waiter !== undefined) {
       // Resolve with the handle itself where possible: a promise would cost two more microtask hops.
-      waiter.resolve(this._checkoutNow(record) ?? this._checkoutSlow(record, false))
+      waiter.resolve(this._checkoutNow(record) ?? this._checkoutSlow(record, false, waiter.signal))
       return
     }
     if (this.#poolSize === 0 || this.#idle.length < this.#poolSize) {
@@ -154,14 +217,17 @@ export class QueuePool extends Pool {
     }
     // The freed capacity goes to the longest waiter at once.
     const waiter = this.#nextWaiter()
-    if (waiter !== undefined) waiter.resolve(this.#checkoutNew())
+    if (waiter !== undefined) waiter.resolve(this.#checkoutNew(waiter.signal))
   }
 
   protected _stopAccepting (): void {
     const waiters = this.#waiters
     this.#waiters = []
     this.#queueMaybeEmpty()
-    for (const w of waiters) w.reject(new PoolClosedError())
+    for (const w of waiters) {
+      this.#detach(w)
+      w.reject(new PoolClosedError())
+    }
     for (const record of this.#idle) this._forget(record)
     this.#overflow -= this.#idle.length
     this.#idle = []
@@ -183,7 +249,10 @@ export class QueuePool extends Pool {
     this._counters = newCounters()
     this._log.info({ dbPool: this.stats() }, `Pool disposed. ${this.status()}`)
     // Capacity is free again: serve whoever was waiting.
-    while (this.#waiters.length > 0 && this.#hasCapacity()) (this.#nextWaiter() as Waiter).resolve(this.#checkoutNew())
+    while (this.#waiters.length > 0 && this.#hasCapacity()) {
+      const waiter = this.#nextWaiter() as Waiter
+      waiter.resolve(this.#checkoutNew(waiter.signal))
+    }
     this.#queueMaybeEmpty()
   }
 

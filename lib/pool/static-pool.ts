@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks'
 import { PoolClosedError } from '../errors'
 import type { ResetOnReturn } from './options'
-import { Pool } from './base-pool'
+import { abortReason, Pool, type CheckoutOptions } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'
@@ -16,8 +16,10 @@ export class StaticPool extends Pool {
   #record: ConnectionRecord | undefined = undefined
   #opening: Promise<void> | undefined = undefined
 
-  connect (): Promise<PooledConnection> {
+  connect (options?: CheckoutOptions): Promise<PooledConnection> {
     if (this._closed) return Promise.reject(new PoolClosedError())
+    // One shared connection, never waited for: only an already-abandoned checkout is refused.
+    if (options?.signal?.aborted === true) return Promise.reject(abortReason(options.signal))
     let record = this.#record
     if (record !== undefined && this.#opening === undefined && record.connection !== null && !record.broken && record.generation === this._generation) {
       return Promise.resolve(this._handOut(record, performance.now()))

@@ -25,10 +25,12 @@ export interface PoolStats {
   invalidations: number
   /** Counter: connections replaced at checkout for age (`recycle`) or pool-wide invalidation. */
   recycles: number
+  /** Counter: checkouts abandoned by their caller (AbortSignal) while waiting or connecting; none got a connection. */
+  abandoned: number
 }
 
-export type PoolCounters = Pick<PoolStats, 'connects' | 'connectErrors' | 'checkouts' | 'timeouts' | 'invalidations' | 'recycles'>
+export type PoolCounters = Pick<PoolStats, 'connects' | 'connectErrors' | 'checkouts' | 'timeouts' | 'invalidations' | 'recycles' | 'abandoned'>
 
 export function newCounters (): PoolCounters {
-  return { connects: 0, connectErrors: 0, checkouts: 0, timeouts: 0, invalidations: 0, recycles: 0 }
+  return { connects: 0, connectErrors: 0, checkouts: 0, timeouts: 0, invalidations: 0, recycles: 0, abandoned: 0 }
 }

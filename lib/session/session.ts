@@ -10,7 +10,7 @@ import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues
 import {
   DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionStateError
 } from '../errors'
-import type { Pool } from '../pool/base-pool'
+import type { CancelSignal, Pool } from '../pool/base-pool'
 import { isDisconnectError, isPoisoningError } from '../pool/driver'
 import type { PooledConnection } from '../pool/pooled-connection'
 
@@ -20,6 +20,11 @@ export interface SessionOptions {
    * commit()/rollback()); close() rolls back whatever was not committed.
    */
   transaction?: boolean
+  /**
+   * Abandons a checkout still waiting for the pool (or a connection still being opened) when it
+   * aborts: the plugin passes the request's, so a request that ended never gets a connection.
+   */
+  signal?: AbortSignal | CancelSignal
 }
 
 /** What a session reports for the request log line (`dbSession`). */
@@ -40,7 +45,8 @@ const ER_LOCK_DEADLOCK = 1213
 
 export class Session {
   readonly #pool: Pool
-  readonly #unitOfWork: boolean
+  #unitOfWork: boolean
+  readonly #signal: CancelSignal | undefined
   #conn: PooledConnection | null = null
   #acquiring: Promise<PooledConnection> | null = null
   #beginning: Promise<void> | null = null
@@ -56,6 +62,17 @@ export class Session {
   constructor (pool: Pool, options?: SessionOptions) {
     this.#pool = pool
     this.#unitOfWork = options?.transaction === true
+    this.#signal = options?.signal
+  }
+
+  /**
+   * From now on statements run in autocommit, as outside a unit of work: the plugin calls this when
+   * a unit-of-work route hijacks its reply (the response is then the handler's, so no commit can
+   * come before it). Refused while the unit of work's transaction is open.
+   */
+  leaveUnitOfWork (): void {
+    if (this.#inTransaction) throw new TransactionStateError('The unit of work has uncommitted work: commit it (await request.db.commit()) before hijacking the reply')
+    this.#unitOfWork = false
   }
 
   /** A transaction is open (begun explicitly or by the unit of work). */
@@ -236,7 +253,7 @@ export class Session {
   #acquire (): Promise<PooledConnection> {
     if (this.#acquiring !== null) return this.#acquiring
     const started = performance.now()
-    this.#acquiring = this.#pool.connect().then((conn) => {
+    this.#acquiring = (this.#signal === undefined ? this.#pool.connect() : this.#pool.connect({ signal: this.#signal })).then((conn) => {
       const now = performance.now()
       this.#waitMs += now - started
       if (this.#closing !== null) {

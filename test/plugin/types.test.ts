@@ -32,8 +32,12 @@ t.test('request.db is a Session and app.db a DbFacade', async (t) => {
         const [rows] = await request.db.query<import('mysql2').RowDataPacket[]>('SELECT 1 AS one')
         return { one: rows[0].one as number }
       })
-      // @ts-expect-error the route's db config takes a boolean transaction flag
-      app.get('/wrong', { config: { db: { transaction: 'yes' } } }, async () => ({}))
+      const wrong = (): void => {
+        // @ts-expect-error the route's db config takes a boolean transaction flag
+        app.get('/wrong', { config: { db: { transaction: 'yes' } } }, async () => ({}))
+      }
+      // And at run time the route is refused when it is registered, naming the option.
+      t.throws(wrong, { code: 'FST_DB_INVALID_OPTION', message: /config\.db\.transaction: expected true or false/ })
     }
   })
   const facade: DbFacade = app.db

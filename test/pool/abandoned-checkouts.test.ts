@@ -1,0 +1,154 @@
+/**
+ * Checkouts abandoned by their caller (`connect({ signal })`): a waiter leaves the queue the moment
+ * its signal aborts, no connection is ever handed to it, and a connection being opened for it goes
+ * to the next waiter or into the pool. Also the per-checkout `timeout`.
+ */
+import t from 'tap'
+import mysql from 'mysql2/promise'
+import { PoolTimeoutError, QueuePool, NullPool, StaticPool, AssertionPool } from '../../lib'
+import type { PooledConnection } from '../../lib'
+import { databaseUrl } from '../helpers/db'
+import { fakeLogger, realPool, sleep, threadOf } from '../helpers/pool'
+
+t.test('an aborted waiter leaves the queue at once and is never served', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 5000 })
+  const held = await pool.connect()
+  const controllers = Array.from({ length: 5 }, () => new AbortController())
+  const waits = controllers.map((c) => pool.connect({ signal: c.signal }))
+  const live = pool.connect()
+  t.equal(pool.stats().waiting, 6)
+  const reason = new Error('client went away')
+  for (const c of controllers) c.abort(reason)
+  t.equal(pool.stats().waiting, 1, 'waiting drops at once')
+  for (const w of waits) await t.rejects(w, reason)
+  const checkoutsBefore = pool.stats().checkouts
+  await held.close()
+  const next = await live
+  t.equal(pool.stats().checkouts, checkoutsBefore + 1, 'only the live waiter was served')
+  t.equal(pool.stats().abandoned, 5)
+  t.equal(pool.stats().timeouts, 0)
+  await next.close()
+  t.equal(pool.checkedout(), 0)
+})
+
+t.test('an already aborted signal is refused without touching the pool', async (t) => {
+  const url = await databaseUrl()
+  for (const Kind of [QueuePool, NullPool, StaticPool, AssertionPool]) {
+    const pool = new Kind(() => mysql.createConnection(url), { logger: fakeLogger(), closeTimeout: 100 })
+    const c = new AbortController()
+    c.abort(new Error('gone'))
+    await t.rejects(pool.connect({ signal: c.signal }), { message: 'gone' }, Kind.name)
+    t.equal(pool.stats().checkouts, 0, `${Kind.name}: no checkout`)
+    t.equal(pool.stats().connects, 0, `${Kind.name}: no connect`)
+    await pool.close()
+  }
+})
+
+t.test('a connection being opened for an abandoned checkout goes to the next waiter', async (t) => {
+  const url = await databaseUrl()
+  let gate: (() => void) | undefined
+  let slow = true
+  const pool = new QueuePool(async () => {
+    if (slow) await new Promise<void>((resolve) => { gate = resolve })
+    return await mysql.createConnection(url)
+  }, { poolSize: 1, maxOverflow: 0, timeout: 5000, logger: fakeLogger(), closeTimeout: 200 })
+  t.teardown(() => pool.close())
+  const c = new AbortController()
+  const first = pool.connect({ signal: c.signal })
+  const second = pool.connect()
+  await sleep(20)
+  c.abort(new Error('request ended'))
+  await t.rejects(first, { message: 'request ended' }, 'rejected at once, while still connecting')
+  slow = false
+  gate?.()
+  const h = await second
+  t.ok(threadOf(h) > 0, 'the next waiter got the new connection')
+  t.equal(pool.stats().checkouts, 1, 'one checkout: the abandoned one never counted')
+  t.equal(pool.stats().abandoned, 1)
+  await h.close()
+  t.equal(pool.checkedin(), 1, 'and it is back in the pool')
+})
+
+t.test('a connection opened for an abandoned checkout with nobody waiting goes into the pool', async (t) => {
+  const url = await databaseUrl()
+  let gate: (() => void) | undefined
+  const pool = new QueuePool(async () => {
+    await new Promise<void>((resolve) => { gate = resolve })
+    return await mysql.createConnection(url)
+  }, { poolSize: 2, maxOverflow: 0, logger: fakeLogger(), closeTimeout: 200 })
+  t.teardown(() => pool.close())
+  const c = new AbortController()
+  const first = pool.connect({ signal: c.signal })
+  await sleep(10)
+  c.abort(new Error('gone'))
+  await t.rejects(first)
+  gate?.()
+  for (let i = 0; i < 50 && pool.checkedin() === 0; i++) await sleep(10)
+  t.equal(pool.checkedin(), 1)
+  t.equal(pool.checkedout(), 0)
+  t.equal(pool.stats().connects, 1)
+})
+
+t.test('hundreds of abandoned waiters: the queue empties and the pool serves only live callers', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 2, maxOverflow: 1, timeout: 10_000 })
+  const held = await Promise.all([pool.connect(), pool.connect(), pool.connect()])
+  const live: Promise<PooledConnection>[] = []
+  const dead: Promise<PooledConnection>[] = []
+  const controllers: AbortController[] = []
+  for (let i = 0; i < 300; i++) {
+    if (i % 10 === 0) {
+      live.push(pool.connect())
+    } else {
+      const c = new AbortController()
+      controllers.push(c)
+      dead.push(pool.connect({ signal: c.signal }))
+    }
+  }
+  // Abort in a random order, in two waves.
+  controllers.sort(() => Math.random() - 0.5)
+  controllers.forEach((c, i) => { if (i % 3 === 0) c.abort() })
+  t.equal(pool.stats().waiting, 300 - Math.ceil(controllers.length / 3))
+  for (const c of controllers) c.abort()
+  t.equal(pool.stats().waiting, 30)
+  for (const h of held) await h.close()
+  const results = await Promise.allSettled(dead)
+  t.ok(results.every((r) => r.status === 'rejected'), 'no abandoned checkout was served')
+  const served = await Promise.all(live.map(async (p) => { const h = await p; await h.close(); return h }))
+  t.equal(served.length, 30)
+  t.equal(pool.stats().waiting, 0)
+  t.equal(pool.stats().checkouts, 3 + 30, 'checkouts count only live callers')
+  t.equal(pool.stats().abandoned, 270)
+  t.equal(pool.checkedout(), 0)
+})
+
+t.test('a per-checkout timeout shorter than the pool timeout applies to that checkout only', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 5000 })
+  const held = await pool.connect()
+  const started = performance.now()
+  const long = pool.connect()
+  const short = pool.connect({ timeout: 100 })
+  const err = await short.then(() => undefined, (e: unknown) => e)
+  const took = performance.now() - started
+  t.ok(err instanceof PoolTimeoutError)
+  t.match((err as Error).message, /timeout 0\.10$/)
+  t.ok(took >= 90 && took < 2000, `timed out after ~100 ms (${took.toFixed(0)})`)
+  t.equal(pool.stats().waiting, 1, 'the other waiter is still queued')
+  await held.close()
+  const h = await long
+  await h.close()
+  t.equal(pool.stats().timeouts, 1)
+})
+
+t.test('pool-timeout waiters behind a short-timeout waiter still time out on time', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 150 })
+  const held = await pool.connect()
+  const own = pool.connect({ timeout: 10_000 }) // longer than the pool's: the pool's applies
+  const short = pool.connect({ timeout: 50 })
+  const normal = pool.connect()
+  await t.rejects(short, PoolTimeoutError)
+  await t.rejects(own, PoolTimeoutError)
+  await t.rejects(normal, PoolTimeoutError)
+  t.equal(pool.stats().waiting, 0)
+  t.equal(pool.stats().timeouts, 3)
+  await held.close()
+})
