@@ -13,6 +13,7 @@
  *   BENCH_MICRO_PAIRS=50000 acquire+release pairs per pool per round
  *   BENCH_OVERLOAD_DURATION=8    seconds of open-loop arrivals per overload run
  *   BENCH_OVERLOAD_TIMEOUT=1000  ms after which an overload client gives up on a request
+ *   BENCH_OVERLOAD_POOL_TIMEOUT=500  ms a checkout may wait (ours: poolTimeout; knex: acquireTimeoutMillis)
  *   BENCH_PROFILE_DURATION=6     seconds of load on the CPU-profiled server
  *   BENCH_ONLY=micro,peers,costs,sizing,overload,profile  run only these sections (the other
  *                           sections of RESULTS.md and their charts are kept as they were)
@@ -41,6 +42,8 @@ export interface BenchConfig {
   overloadDuration: number
   /** Milliseconds after which an overload client gives up (autocannon `timeout`). */
   overloadTimeout: number
+  /** Milliseconds a checkout may wait in the overload runs, where the pool has such a bound. */
+  overloadPoolTimeout: number
   /** Seconds of load on the CPU-profiled server. */
   profileDuration: number
   sections: Set<Section>
@@ -84,6 +87,7 @@ export function loadConfig (): BenchConfig {
     microPairs: Math.round(num('BENCH_MICRO_PAIRS', quick ? 20_000 : 50_000, 100)),
     overloadDuration: num('BENCH_OVERLOAD_DURATION', quick ? 3 : 8, 1),
     overloadTimeout: Math.round(num('BENCH_OVERLOAD_TIMEOUT', 1000, 100)),
+    overloadPoolTimeout: Math.round(num('BENCH_OVERLOAD_POOL_TIMEOUT', 500, 1)),
     profileDuration: num('BENCH_PROFILE_DURATION', quick ? 2 : 6, 1),
     sections: sections(),
     dbUrl: process.env.BENCH_DB_URL ?? process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',

@@ -18,7 +18,6 @@ import { runMicro } from './micro/micro'
 import { mergeResults, readIfExists, type MeasuredSection } from './results-file'
 import { overloadCharts, peerCharts, sizingCharts } from './section-charts'
 import { setupDatabase, type DbInfo } from './setup-db'
-import { DbFacade } from '../lib'
 
 function progress (msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
@@ -43,7 +42,7 @@ function header (cfg: BenchConfig, db: DbInfo, startedAt: Date): string {
     `- Node ${process.version}, mysql2 ${pkgVersion('mysql2')}, fastify ${pkgVersion('fastify')}, @fastify/mysql ${pkgVersion('@fastify/mysql')}, knex ${pkgVersion('knex')}, tarn ${pkgVersion('tarn')}, generic-pool ${pkgVersion('generic-pool')}, autocannon ${pkgVersion('autocannon')}`,
     `- Database: ${db.version} on loopback (innodb_flush_log_at_trx_commit=${db.flushLogAtTrxCommit})`,
     `- Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${os.platform()} ${os.release()}; the load generator, the server (a child process) and MariaDB share it`,
-    `- Settings: ${cfg.duration} s per load run, ${cfg.rounds} round(s) (${cfg.peerRounds} for the peer comparison), ${cfg.warmup} s warm-up per server, ${cfg.connections} connections (${cfg.sizingConnections} for sizing); micro: ${cfg.microRounds} rounds × ${cfg.microPairs} pairs; overload: ${cfg.overloadDuration} s per run, client timeout ${cfg.overloadTimeout} ms`,
+    `- Settings: ${cfg.duration} s per load run, ${cfg.rounds} round(s) (${cfg.peerRounds} for the peer comparison), ${cfg.warmup} s warm-up per server, ${cfg.connections} connections (${cfg.sizingConnections} for sizing); micro: ${cfg.microRounds} rounds × ${cfg.microPairs} pairs; overload: ${cfg.overloadDuration} s per run, client timeout ${cfg.overloadTimeout} ms, pool wait bound ${cfg.overloadPoolTimeout} ms`,
     '',
     'Only ratios measured within one run are meaningful; absolute numbers depend on the machine and its load.',
     ''
@@ -72,7 +71,7 @@ async function main (): Promise<void> {
   if (cfg.sections.has('micro')) await section('1. Pool micro-benchmark (acquire + release, real connections)', async () => (await runMicro(cfg, progress)).markdown)
   if (cfg.sections.has('peers')) {
     await section('2. HTTP: fastify-db-session vs peers', async () => {
-      const r = await runPeers(cfg, progress, hasCurrent())
+      const r = await runPeers(cfg, progress)
       if (cfg.chartsDir !== null) chart(peerCharts(cfg.chartsDir, r, date))
       return r.markdown
     })
@@ -99,11 +98,6 @@ async function main (): Promise<void> {
     progress(`wrote ${cfg.out} (${elapsed.toFixed(0)} s)`)
   }
   for (const file of charts) progress(`wrote ${path.relative(process.cwd(), file)}`)
-}
-
-/** Whether this build has the async request context (`app.db.current()`, issue #13). */
-function hasCurrent (): boolean {
-  return typeof (DbFacade.prototype as unknown as { current?: unknown }).current === 'function'
 }
 
 main().then(() => {

@@ -27,7 +27,7 @@ export function overloadCharts (dir: string, r: OverloadResults, date: string): 
   const rateOf = (factor: number): number => r.runs.find((x) => x.factor === factor)?.rate ?? NaN
   const goodput = barChart({
     title: 'Overload: goodput (2xx answered in time) per second',
-    subtitle: `SELECT SLEEP(0.02), pool 5, open-loop arrivals, clients give up after ${r.timeoutMs} ms, ${r.duration} s per bar · measured ${date}`,
+    subtitle: `SELECT SLEEP(0.02), pool 5, open-loop arrivals, clients give up after ${r.timeoutMs} ms, pool wait bound ${r.poolTimeoutMs} ms (not @fastify/mysql) · ${date}`,
     yLabel: 'answered in time per second',
     categories,
     series: factors.map((f) => ({ name: `${f}× capacity (${fmtInt(rateOf(f))} req/s offered)`, values: r.variants.map((_, i) => run(i, f)?.load.goodput ?? NaN) })),

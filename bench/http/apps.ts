@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import knexFactory from 'knex'
 import mysql from 'mysql2/promise'
 import pino from 'pino'
-import { dbSession, type ResetOnReturn, type Session } from '../../lib'
+import { dbSession, type ResetOnReturn } from '../../lib'
 
 export const READ_SQL = 'SELECT id, name, price, n FROM bench_items WHERE id = ?'
 export const WRITE_SQL = 'UPDATE bench_items SET n = n + 1 WHERE id = ?'
@@ -32,6 +32,8 @@ export interface AppSpec {
   useLifo?: boolean
   /** Ours: the routes reach their session through `app.db.current()` instead of `request.db`. */
   viaCurrent?: boolean
+  /** Ours: the `requestContext` option (the async context behind `current()`; on by default). */
+  requestContext?: boolean
   /** Ours: `poolTimeout` (ms); knex: `acquireTimeoutMillis`. mysql2's pool has no such bound. */
   poolTimeout?: number
   /** Fastify's `handlerTimeout` (ms), whatever the variant. */
@@ -52,6 +54,7 @@ export interface BuiltApp {
 }
 
 type Rows = unknown[]
+const noop = (): void => {}
 /** Runs one statement for a request and returns its rows (or result header). */
 type Runner = (request: FastifyRequest, sql: string, values: unknown[]) => Promise<unknown>
 
@@ -141,7 +144,9 @@ async function withKnex (app: FastifyInstance, spec: AppSpec, probe: PoolProbe):
   const knex = knexFactory({
     client: 'mysql2',
     connection: spec.dbUrl,
-    pool: { min: 0, max: spec.poolSize, ...(spec.poolTimeout === undefined ? {} : { acquireTimeoutMillis: spec.poolTimeout }) }
+    pool: { min: 0, max: spec.poolSize, ...(spec.poolTimeout === undefined ? {} : { acquireTimeoutMillis: spec.poolTimeout }) },
+    // knex prints every acquire timeout with its stack to stderr: thousands of lines under overload.
+    log: { warn: noop, error: noop, debug: noop, deprecate: noop }
   })
   app.addHook('onClose', async () => { await knex.destroy() })
   const tarn = knex.client.pool as { numPendingAcquires: () => number }
@@ -160,24 +165,16 @@ async function withOurs (app: FastifyInstance, spec: AppSpec, probe: PoolProbe):
     poolPrePingBypass: spec.prePingBypass,
     poolResetOnReturn: spec.resetOnReturn ?? 'rollback',
     poolUseLifo: spec.useLifo ?? false,
-    ...(spec.poolTimeout === undefined ? {} : { poolTimeout: spec.poolTimeout })
+    ...(spec.poolTimeout === undefined ? {} : { poolTimeout: spec.poolTimeout }),
+    ...(spec.requestContext === undefined ? {} : { requestContext: spec.requestContext })
   })
   probe.waiting = () => app.db.stats().waiting
   if (spec.viaCurrent === true) {
     // The route asks the async context for its session, as a service module would (issue #13).
-    const current = currentOf(app)
-    addRoutes(app, probe, async (_request, sql, values) => (await current().query(sql, values))[0])
+    addRoutes(app, probe, async (_request, sql, values) => (await app.db.current().query(sql, values))[0])
   } else {
     addRoutes(app, probe, async (request, sql, values) => (await request.db.query(sql, values))[0])
   }
-}
-
-/** `app.db.current()`, or a clear failure when this build of the plugin has no request context yet. */
-function currentOf (app: FastifyInstance): () => Session {
-  const facade = app.db as unknown as { current?: () => Session }
-  const current = facade.current
-  if (typeof current !== 'function') throw new Error('viaCurrent: this build has no app.db.current()')
-  return () => current.call(facade)
 }
 
 /** Fastify's info-level request logging into /dev/null through sonic-boom, pino's fast destination. */

@@ -42,6 +42,7 @@ export interface OverloadResults {
   capacityBefore: number
   capacityAfter: number
   timeoutMs: number
+  poolTimeoutMs: number
   duration: number
   runs: OverloadRun[]
   variants: OverloadVariant[]
@@ -53,9 +54,11 @@ function variants (cfg: BenchConfig): OverloadVariant[] {
     kind,
     dbUrl: cfg.dbUrl,
     poolSize: OVERLOAD_POOL_SIZE,
-    // Where a pool has a bound on the wait for a connection, it is the clients' patience:
-    // ours (`poolTimeout`) and knex (`acquireTimeoutMillis`); mysql2's pool has none.
-    poolTimeout: cfg.overloadTimeout
+    // Where a pool bounds the wait for a connection (ours: `poolTimeout`, knex:
+    // `acquireTimeoutMillis`; mysql2's pool has no such bound) it is set below the clients'
+    // patience, as a service behind a caller with a deadline should be: a request that waited
+    // that long is refused while its client still listens, instead of served just too late.
+    poolTimeout: cfg.overloadPoolTimeout
   })
   return [
     { label: 'fastify-db-session (`request.db`)', short: 'fastify-db-session', spec: spec('ours'), ours: true },
@@ -158,7 +161,7 @@ export async function runOverload (cfg: BenchConfig, progress: (msg: string) => 
     `Capacity (our plugin, closed loop, ${CAPACITY_CONNECTIONS} connections, measured before and after the open-loop runs): ${fmtInt(capacityBefore)} and ${fmtInt(capacityAfter)} req/s, mean **${fmtInt(capacity)} req/s**`,
     `(the offered rates are multiples of the first). Each row: a fresh server, ${cfg.overloadDuration} s of open-loop arrivals`,
     '(autocannon `overallRate`, one connection per request per second, 20 instances started at even offsets over the second).',
-    `Goodput = 2xx answered within ${cfg.overloadTimeout} ms, per second. \`poolTimeout\` (ours) and \`acquireTimeoutMillis\` (knex) = ${cfg.overloadTimeout} ms; mysql2's pool (@fastify/mysql) has no bound on the wait.`,
+    `Goodput = 2xx answered within ${cfg.overloadTimeout} ms, per second. \`poolTimeout\` (ours) and \`acquireTimeoutMillis\` (knex) = ${cfg.overloadPoolTimeout} ms; mysql2's pool (@fastify/mysql) has no bound on the wait.`,
     'Waiting peak: the most checkouts queued at once, sampled every 2 ms in the server. Statements/s: statements completed, whether or not anyone was still waiting for them.',
     ''
   ]
@@ -166,5 +169,5 @@ export async function runOverload (cfg: BenchConfig, progress: (msg: string) => 
     const rs = ordered(factor)
     parts.push(`**${factor}× capacity: ${fmtInt(rs[0].rate)} requests/s offered**`, '', table(HEADERS, rowsFor(rs, capacity, cfg.overloadDuration)), '', verdict(rs, capacity), '')
   }
-  return { capacity, capacityBefore, capacityAfter, timeoutMs: cfg.overloadTimeout, duration: cfg.overloadDuration, runs, variants: all, markdown: parts.join('\n').trimEnd() }
+  return { capacity, capacityBefore, capacityAfter, timeoutMs: cfg.overloadTimeout, poolTimeoutMs: cfg.overloadPoolTimeout, duration: cfg.overloadDuration, runs, variants: all, markdown: parts.join('\n').trimEnd() }
 }

@@ -6,7 +6,7 @@
  * All variants run in one interleaved scenario, so the two groups share the machine's drift.
  */
 import type { BenchConfig } from '../config'
-import { fmtRatio, median, medianRatio, table } from '../stats'
+import { fmtInt, fmtRatio, median, medianRatio, table } from '../stats'
 import type { AppKind, AppSpec } from './apps'
 import { reqPerSec, runScenario, STANDARD_HEADERS, standardRow, type Variant, type VariantResult } from './scenario'
 
@@ -23,17 +23,19 @@ export interface PeerResults {
   markdown: string
   loggerOff: PeerRow[]
   loggerOn: PeerRow[]
-  /** Our route through `app.db.current()` vs through `request.db` (NaN when not measured). */
+  /** Our route through `app.db.current()` vs through `request.db`. */
   currentVsRequestDb: number
+  /** Our `request.db` route with the async request context (the default) vs `requestContext: false`. */
+  contextVsNone: number
 }
 
 interface PeerVariant extends Variant {
   logging: boolean
   ours: boolean
-  role?: 'request.db' | 'current'
+  role?: 'request.db' | 'current' | 'no-context'
 }
 
-export async function runPeers (cfg: BenchConfig, progress: (msg: string) => void, withCurrent: boolean): Promise<PeerResults> {
+export async function runPeers (cfg: BenchConfig, progress: (msg: string) => void): Promise<PeerResults> {
   const spec = (kind: AppKind, extra: Partial<AppSpec> = {}): AppSpec => ({ kind, dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE, ...extra })
   const v = (label: string, s: AppSpec, ours = false, role?: PeerVariant['role']): PeerVariant => ({
     label, spec: s, method: 'GET', connections: cfg.connections, logging: s.logging === true, ours, ...(role === undefined ? {} : { role })
@@ -45,7 +47,8 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
     v('@fastify/mysql + request-scoped getConnection/release', spec('fastify-mysql-scoped')),
     v('knex (knex.raw)', spec('knex')),
     v('fastify-db-session, `request.db`', spec('ours'), true, 'request.db'),
-    ...(withCurrent ? [v('fastify-db-session, `app.db.current()`', spec('ours', { viaCurrent: true }), true, 'current')] : []),
+    v('fastify-db-session, `app.db.current()`', spec('ours', { viaCurrent: true }), true, 'current'),
+    v('fastify-db-session, `request.db`, `requestContext: false`', spec('ours', { requestContext: false }), true, 'no-context'),
     v('@fastify/mysql shared pool, logger: true (baseline)', spec('fastify-mysql', { logging: true })),
     v('fastify-db-session, `request.db`, logger: true', spec('ours', { logging: true }), true)
   ]
@@ -58,12 +61,15 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
     ours: (r.variant as PeerVariant).ours
   }))
   const byRole = (role: PeerVariant['role']): VariantResult | undefined => results.find((r) => (r.variant as PeerVariant).role === role)
-  const viaRequest = byRole('request.db')
-  const viaCurrent = byRole('current')
-  const currentVsRequestDb = viaCurrent === undefined || viaRequest === undefined ? NaN : medianRatio(reqPerSec(viaCurrent), reqPerSec(viaRequest))
-  const perRound = viaCurrent === undefined || viaRequest === undefined
-    ? ''
-    : ` (per round: ${reqPerSec(viaCurrent).map((x, i) => fmtRatio(x / reqPerSec(viaRequest)[i])).join(', ')}; medians ${Math.round(median(reqPerSec(viaCurrent)))} vs ${Math.round(median(reqPerSec(viaRequest)))} req/s)`
+  const ratioOf = (a: PeerVariant['role'], b: PeerVariant['role']): { ratio: number, detail: string } => {
+    const x = byRole(a)
+    const y = byRole(b)
+    if (x === undefined || y === undefined) return { ratio: NaN, detail: '' }
+    const perRound = reqPerSec(x).map((q, i) => fmtRatio(q / reqPerSec(y)[i])).join(', ')
+    return { ratio: medianRatio(reqPerSec(x), reqPerSec(y)), detail: ` (per round: ${perRound}; medians ${fmtInt(median(reqPerSec(x)))} vs ${fmtInt(median(reqPerSec(y)))} req/s)` }
+  }
+  const current = ratioOf('current', 'request.db')
+  const context = ratioOf('request.db', 'no-context')
   const markdown = [
     `### GET /items/:id — random primary-key SELECT, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
     '',
@@ -76,9 +82,11 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
     '**Logging on both sides** (`logger: true`, info level: Fastify\'s two lines per request, pino → /dev/null through sonic-boom):',
     '',
     table(STANDARD_HEADERS, on.map((r) => standardRow(r, on[0]))),
-    ...(Number.isNaN(currentVsRequestDb)
-      ? []
-      : ['', `Async request context: the route through \`app.db.current()\` runs at **${fmtRatio(currentVsRequestDb)}** of the same route through \`request.db\`${perRound}.`])
+    '',
+    'The async request context (issue #13, logger off):',
+    '',
+    `- \`request.db\` with the context (the default) vs \`requestContext: false\`: **${fmtRatio(context.ratio)}**${context.detail}.`,
+    `- The route through \`app.db.current()\` vs through \`request.db\`: **${fmtRatio(current.ratio)}**${current.detail}.`
   ].join('\n')
-  return { markdown, loggerOff: rows(off), loggerOn: rows(on), currentVsRequestDb }
+  return { markdown, loggerOff: rows(off), loggerOn: rows(on), currentVsRequestDb: current.ratio, contextVsNone: context.ratio }
 }
