@@ -37,8 +37,9 @@ export function niceScale (max: number, ticks = 5): { max: number, step: number 
   return { max: Math.ceil(max / step - 1e-9) * step, step }
 }
 
-export function fmtTick (n: number): string {
-  if (Math.abs(n) >= 1000) return `${(n / 1000).toLocaleString('en-US', { maximumFractionDigits: 1 })}k`
+/** An axis label: thousands as `k` on an axis that reaches 10,000 (`axisMax`), else in full. */
+export function fmtTick (n: number, axisMax = n): string {
+  if (axisMax >= 10_000) return n === 0 ? '0' : `${(n / 1000).toLocaleString('en-US', { maximumFractionDigits: 1 })}k`
   return n.toLocaleString('en-US', { maximumFractionDigits: 2 })
 }
 
@@ -74,7 +75,7 @@ function yAxis (out: string[], left: number, right: number, top: number, bottom:
   const y = (v: number): number => bottom - (v / scale.max) * (bottom - top)
   for (let v = 0; v <= scale.max + 1e-9; v += scale.step) {
     out.push(`<line x1="${left}" x2="${right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e2e8f0"/>`)
-    out.push(text(left - 6, y(v) + 4, fmtTick(v), 'text-anchor="end" font-size="11" fill="#475569"'))
+    out.push(text(left - 6, y(v) + 4, fmtTick(v, scale.max), 'text-anchor="end" font-size="11" fill="#475569"'))
   }
   out.push(text(14, (top + bottom) / 2, unit, `transform="rotate(-90 14 ${((top + bottom) / 2).toFixed(1)})" text-anchor="middle" font-size="11" fill="#475569"`))
   return y

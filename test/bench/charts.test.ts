@@ -22,8 +22,10 @@ t.test('niceScale rounds up to 1/2/2.5/5 × 10^k steps', async (t) => {
   t.same(niceScale(0), { max: 1, step: 0.2 })
   t.same(niceScale(NaN), { max: 1, step: 0.2 })
   t.equal(fmtTick(15000), '15k')
-  t.equal(fmtTick(2500), '2.5k')
-  t.equal(fmtTick(250), '250')
+  t.equal(fmtTick(2500, 15000), '2.5k', 'k on an axis that reaches 10,000')
+  t.equal(fmtTick(0, 15000), '0')
+  t.equal(fmtTick(1250, 1250), '1,250', 'in full below 10,000')
+  t.equal(fmtTick(0.25), '0.25')
 })
 
 t.test('lineChart: one point per category, labels escaped, notes drawn', async (t) => {
