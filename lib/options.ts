@@ -42,6 +42,11 @@ export interface DbSessionPluginOptions {
   poolPrePingBypass?: number
   poolCloseTimeout?: number
   leakDetectionThreshold?: number
+  /** Controlled delay: a checkout's wait cap (ms) once the queue stayed non-empty for poolQueueInterval; 0 = off. */
+  poolQueueTarget?: number
+  poolQueueInterval?: number
+  /** Serve the newest waiter first while the queue is congested. */
+  poolAdaptiveLifo?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
 }
@@ -60,7 +65,10 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   poolResetTimeout: 'resetTimeout',
   poolPrePingBypass: 'prePingBypass',
   poolCloseTimeout: 'closeTimeout',
-  leakDetectionThreshold: 'leakDetectionThreshold'
+  leakDetectionThreshold: 'leakDetectionThreshold',
+  poolQueueTarget: 'queueTarget',
+  poolQueueInterval: 'queueInterval',
+  poolAdaptiveLifo: 'adaptiveLifo'
 })
 
 const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...Object.keys(PLUGIN_TO_POOL)]

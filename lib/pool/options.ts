@@ -42,6 +42,17 @@ export interface PoolOptions {
   leakDetectionThreshold?: number
   /** KILL the server thread of a connection abandoned mid-statement (it keeps running otherwise). */
   killAbandoned?: boolean
+  /**
+   * Controlled delay (CoDel, as in Facebook's "Fail at Scale"): once the wait queue has not been
+   * empty for `queueInterval` ms, a new checkout waits at most this many ms before
+   * PoolTimeoutError, so an overloaded pool answers fast 503s instead of serving requests whose
+   * clients have given up. 0 = off (SQLAlchemy: every checkout waits up to `timeout`).
+   */
+  queueTarget?: number
+  /** How long the queue must stay non-empty before `queueTarget` (and `adaptiveLifo`) apply. */
+  queueInterval?: number
+  /** While the queue is congested (see queueInterval), serve the newest waiter first: it has the most time left. */
+  adaptiveLifo?: boolean
   /** Where warnings and errors go; defaults to a pino logger at `warn`. */
   logger?: PoolLogger
   /** AssertionPool only: remember where the outstanding checkout happened. */
@@ -66,6 +77,9 @@ export const defaultPoolOptions: Readonly<ResolvedPoolOptions> = Object.freeze({
   closeTimeout: 10_000,
   leakDetectionThreshold: 0,
   killAbandoned: true,
+  queueTarget: 0,
+  queueInterval: 100,
+  adaptiveLifo: false,
   logger: undefined,
   storeTraceback: true
 })
@@ -153,6 +167,9 @@ export function resolvePoolOptions (options: PoolOptions | undefined): ResolvedP
     closeTimeout: duration('closeTimeout', o.closeTimeout, 0, true),
     leakDetectionThreshold: duration('leakDetectionThreshold', o.leakDetectionThreshold, 0),
     killAbandoned: boolean('killAbandoned', o.killAbandoned),
+    queueTarget: duration('queueTarget', o.queueTarget, 0),
+    queueInterval: duration('queueInterval', o.queueInterval, 1),
+    adaptiveLifo: boolean('adaptiveLifo', o.adaptiveLifo),
     logger: o.logger === undefined ? undefined : checkLogger('logger', o.logger),
     storeTraceback: boolean('storeTraceback', o.storeTraceback)
   }

@@ -152,3 +152,39 @@ t.test('pool-timeout waiters behind a short-timeout waiter still time out on tim
   t.equal(pool.stats().timeouts, 3)
   await held.close()
 })
+
+t.test('controlled delay: once the queue stays non-empty past queueInterval, new waiters get queueTarget', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 5000, queueTarget: 20, queueInterval: 50 })
+  const held = await pool.connect()
+  const early = pool.connect() // the queue was empty: the normal timeout applies
+  await sleep(80) // non-empty for longer than queueInterval: congested
+  const started = performance.now()
+  const err = await pool.connect().then(() => undefined, (e: unknown) => e)
+  const took = performance.now() - started
+  t.ok(err instanceof PoolTimeoutError, 'refused with PoolTimeoutError')
+  t.ok(took < 1000, `refused fast (${took.toFixed(0)} ms), not after the 5 s timeout`)
+  t.equal(pool.stats().waiting, 1, 'the early waiter still waits')
+  await held.close()
+  const h = await early
+  await h.close()
+  // The queue emptied: the next waiter gets the normal timeout again.
+  const held2 = await pool.connect()
+  const next = pool.connect()
+  await sleep(40)
+  t.equal(pool.stats().waiting, 1, 'not refused at queueTarget while the queue is young')
+  await held2.close()
+  await (await next).close()
+})
+
+t.test('adaptive LIFO: while congested the newest waiter is served first; FIFO otherwise', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 5000, adaptiveLifo: true, queueInterval: 30 })
+  const held = await pool.connect()
+  const order: number[] = []
+  // Each waiter gives its connection back as soon as it gets it.
+  const waits = [0, 1, 2].map((i) => pool.connect().then(async (h) => { order.push(i); await h.close() }))
+  await sleep(60) // congested now
+  await held.close()
+  await Promise.all(waits)
+  t.same(order, [2, 1, 0], 'newest first while the queue stayed congested')
+  t.equal(pool.checkedout(), 0)
+})
