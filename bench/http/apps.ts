@@ -34,6 +34,10 @@ export interface AppSpec {
   viaCurrent?: boolean
   /** Ours: the `requestContext` option (the async context behind `current()`; on by default). */
   requestContext?: boolean
+  /** Ours: controlled delay and adaptive LIFO (`poolQueueTarget`, `poolQueueInterval`, `poolAdaptiveLifo`). */
+  queueTarget?: number
+  queueInterval?: number
+  adaptiveLifo?: boolean
   /** Ours: `poolTimeout` (ms); knex: `acquireTimeoutMillis`. mysql2's pool has no such bound. */
   poolTimeout?: number
   /** Fastify's `handlerTimeout` (ms), whatever the variant. */
@@ -166,7 +170,10 @@ async function withOurs (app: FastifyInstance, spec: AppSpec, probe: PoolProbe):
     poolResetOnReturn: spec.resetOnReturn ?? 'rollback',
     poolUseLifo: spec.useLifo ?? false,
     ...(spec.poolTimeout === undefined ? {} : { poolTimeout: spec.poolTimeout }),
-    ...(spec.requestContext === undefined ? {} : { requestContext: spec.requestContext })
+    ...(spec.requestContext === undefined ? {} : { requestContext: spec.requestContext }),
+    ...(spec.queueTarget === undefined ? {} : { poolQueueTarget: spec.queueTarget }),
+    ...(spec.queueInterval === undefined ? {} : { poolQueueInterval: spec.queueInterval }),
+    ...(spec.adaptiveLifo === undefined ? {} : { poolAdaptiveLifo: spec.adaptiveLifo })
   })
   probe.waiting = () => app.db.stats().waiting
   if (spec.viaCurrent === true) {
