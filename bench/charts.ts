@@ -153,10 +153,11 @@ export interface BarChartOptions {
 
 /** Grouped vertical bars: one group per category, one bar per series. */
 export function barChart (o: BarChartOptions): string {
-  const { width, height, left, right, top, bottom } = plotArea(o, 72, 40)
+  const refs = o.references ?? []
+  // The reference lines' keys get a row of their own under the series' key.
+  const { width, height, left, right, top, bottom } = plotArea(o, 72 + 14 * refs.length, 40)
   const out: string[] = []
   const values = o.series.flatMap((s) => s.values.filter(Number.isFinite))
-  const refs = o.references ?? []
   const y = yAxis(out, left, right, top, bottom, Math.max(...values, ...refs.map((r) => r.value)) * 1.1, o.yLabel)
   const group = (right - left) / Math.max(1, o.categories.length)
   const bar = Math.min(48, (group * 0.8) / Math.max(1, o.series.length))
@@ -172,7 +173,7 @@ export function barChart (o: BarChartOptions): string {
     })
     out.push(text(left + group * (ci + 0.5), bottom + 18, c, 'text-anchor="middle" font-size="11" font-weight="600"'))
   })
-  referenceLines(out, refs, left, right, 60, y)
+  referenceLines(out, refs, left, right, 60 + 14 * refs.length, y)
   out.push(...legend(left, 60, o.series.map((s) => s.name), PALETTE))
   return frame(width, height, o.title, o.subtitle, out)
 }

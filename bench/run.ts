@@ -16,7 +16,7 @@ import { killAll } from './http/servers'
 import { runSizing } from './http/sizing'
 import { runMicro } from './micro/micro'
 import { mergeResults, readIfExists, type MeasuredSection } from './results-file'
-import { overloadCharts, peerCharts, sizingCharts } from './section-charts'
+import { drawCharts, overloadData, peerData, sizingData } from './section-charts'
 import { setupDatabase, type DbInfo } from './setup-db'
 
 function progress (msg: string): void {
@@ -72,7 +72,7 @@ async function main (): Promise<void> {
   if (cfg.sections.has('peers')) {
     await section('2. HTTP: fastify-db-session vs peers', async () => {
       const r = await runPeers(cfg, progress)
-      if (cfg.chartsDir !== null) chart(peerCharts(cfg.chartsDir, r, date))
+      if (cfg.chartsDir !== null) chart(drawCharts(cfg.chartsDir, peerData(r, date)))
       return r.markdown
     })
   }
@@ -80,14 +80,14 @@ async function main (): Promise<void> {
   if (cfg.sections.has('sizing')) {
     await section('4. Pool sizing curve', async () => {
       const r = await runSizing(cfg, progress)
-      if (cfg.chartsDir !== null) chart(sizingCharts(cfg.chartsDir, r, date))
+      if (cfg.chartsDir !== null) chart(drawCharts(cfg.chartsDir, sizingData(r, date)))
       return r.markdown
     })
   }
   if (cfg.sections.has('overload')) {
     await section('5. Overload: open-loop arrivals above the pool\'s capacity', async () => {
       const r = await runOverload(cfg, progress)
-      if (cfg.chartsDir !== null) chart(overloadCharts(cfg.chartsDir, r, date))
+      if (cfg.chartsDir !== null) chart(drawCharts(cfg.chartsDir, overloadData(r, date)))
       return r.markdown
     })
   }
