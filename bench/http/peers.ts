@@ -6,9 +6,9 @@
  * All variants run in one interleaved scenario, so the two groups share the machine's drift.
  */
 import type { BenchConfig } from '../config'
-import { fmtInt, fmtRatio, median, medianRatio, table } from '../stats'
+import { fmtInt, fmtNum, fmtRatio, median, medianRatio, table } from '../stats'
 import type { AppKind, AppSpec } from './apps'
-import { reqPerSec, runScenario, STANDARD_HEADERS, standardRow, type Variant, type VariantResult } from './scenario'
+import { cpuEfficiency, cpuPerRequest, reqPerSec, runScenario, STANDARD_HEADERS, standardRow, type Variant, type VariantResult } from './scenario'
 
 export const PEER_POOL_SIZE = 10
 
@@ -16,6 +16,8 @@ export interface PeerRow {
   label: string
   /** Median of per-round ratios of req/s against the baseline of the same logging mode. */
   ratio: number
+  /** Requests per CPU-second of the server against the same baseline (> 1: less CPU per request). */
+  cpuRatio: number
   ours: boolean
 }
 
@@ -58,6 +60,7 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
   const rows = (group: VariantResult[]): PeerRow[] => group.map((r) => ({
     label: r.variant.label.replace(/, logger: true/, '').replace(' (baseline)', ''),
     ratio: medianRatio(reqPerSec(r), reqPerSec(group[0])),
+    cpuRatio: cpuEfficiency(r, group[0]),
     ours: (r.variant as PeerVariant).ours
   }))
   const byRole = (role: PeerVariant['role']): VariantResult | undefined => results.find((r) => (r.variant as PeerVariant).role === role)
@@ -66,7 +69,8 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
     const y = byRole(b)
     if (x === undefined || y === undefined) return { ratio: NaN, detail: '' }
     const perRound = reqPerSec(x).map((q, i) => fmtRatio(q / reqPerSec(y)[i])).join(', ')
-    return { ratio: medianRatio(reqPerSec(x), reqPerSec(y)), detail: ` (per round: ${perRound}; medians ${fmtInt(median(reqPerSec(x)))} vs ${fmtInt(median(reqPerSec(y)))} req/s)` }
+    const cpu = `${fmtNum(median(cpuPerRequest(x)), 1)} vs ${fmtNum(median(cpuPerRequest(y)), 1)} µs CPU per request: ${fmtRatio(cpuEfficiency(x, y))} requests per CPU-second`
+    return { ratio: medianRatio(reqPerSec(x), reqPerSec(y)), detail: ` req/s (per round: ${perRound}; medians ${fmtInt(median(reqPerSec(x)))} vs ${fmtInt(median(reqPerSec(y)))}); ${cpu}` }
   }
   const current = ratioOf('current', 'request.db')
   const context = ratioOf('request.db', 'no-context')
@@ -74,6 +78,8 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
     `### GET /items/:id — random primary-key SELECT, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
     '',
     `Median of ${cfg.peerRounds} interleaved round(s) of ${cfg.duration} s, all ${variants.length} servers in one rotation. Ratios are medians of per-round ratios vs the baseline of the same table.`,
+    'Server CPU: user + system time of the server process over the run (process.cpuUsage) per request it served; "requests per CPU-second vs baseline" > 1 means less CPU per request.',
+    'On a shared machine the CPU ratio is the steadier one: throughput also measures how much CPU the other tenants left.',
     '',
     '**Logger off** (`logger: false` everywhere):',
     '',
@@ -86,7 +92,7 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
     'The async request context (issue #13, logger off):',
     '',
     `- \`request.db\` with the context (the default) vs \`requestContext: false\`: **${fmtRatio(context.ratio)}**${context.detail}.`,
-    `- The route through \`app.db.current()\` vs through \`request.db\`: **${fmtRatio(current.ratio)}**${current.detail}.`
+    `- The route through \`app.db.current()\` vs through \`request.db\` (both with the context): **${fmtRatio(current.ratio)}**${current.detail}.`
   ].join('\n')
   return { markdown, loggerOff: rows(off), loggerOn: rows(on), currentVsRequestDb: current.ratio, contextVsNone: context.ratio }
 }

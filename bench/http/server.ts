@@ -3,9 +3,10 @@
  * the parent over IPC. Exits on 'stop' or as soon as the parent goes away, so a crashed or
  * interrupted benchmark never leaves servers behind.
  *
- * The overload section also asks for the pool's `waiting` peak: on 'probe-start' the server
- * samples its pool every PROBE_INTERVAL_MS (only then: the other sections run without the timer),
- * and answers 'probe-read' with the peak and the statements completed since the start.
+ * Between 'probe-start' and 'probe-read' the server counts the statements it completed and the CPU
+ * time it used (process.cpuUsage: on a shared machine CPU per request is far steadier than
+ * throughput); on 'probe-start' (not 'probe-start-cpu') it also samples its pool's `waiting` count
+ * every PROBE_INTERVAL_MS for the overload section's peak.
  */
 import { buildApp, type AppSpec, type PoolProbe } from './apps'
 import { SelfProfiler } from './self-profiler'
@@ -13,10 +14,10 @@ import { SelfProfiler } from './self-profiler'
 export type ServerMessage =
   | { type: 'ready', port: number }
   | { type: 'error', message: string }
-  | { type: 'probe', waitingPeak: number, statements: number, samples: number }
+  | { type: 'probe', waitingPeak: number, statements: number, samples: number, cpuMicros: number }
   | { type: 'profiled', cpuMicros: number }
 
-export type ParentMessage = 'stop' | 'probe-start' | 'probe-read' | 'profile-start' | { type: 'profile-stop', file: string }
+export type ParentMessage = 'stop' | 'probe-start' | 'probe-start-cpu' | 'probe-read' | 'profile-start' | { type: 'profile-stop', file: string }
 
 const PROBE_INTERVAL_MS = 2
 
@@ -30,17 +31,21 @@ class WaitingSampler {
   #peak = 0
   #samples = 0
   #statementsAtStart = 0
+  #cpuAtStart: NodeJS.CpuUsage | undefined
   readonly #probe: PoolProbe
 
   constructor (probe: PoolProbe) {
     this.#probe = probe
   }
 
-  start (): void {
+  start (sampleWaiting: boolean): void {
     this.#peak = 0
     this.#samples = 0
     this.#statementsAtStart = this.#probe.statements
+    this.#cpuAtStart = process.cpuUsage()
     clearInterval(this.#timer)
+    this.#timer = undefined
+    if (!sampleWaiting) return
     this.#timer = setInterval(() => {
       this.#samples++
       const waiting = this.#probe.waiting()
@@ -49,9 +54,10 @@ class WaitingSampler {
   }
 
   read (): ServerMessage {
+    const cpu = process.cpuUsage(this.#cpuAtStart)
     clearInterval(this.#timer)
     this.#timer = undefined
-    return { type: 'probe', waitingPeak: this.#peak, statements: this.#probe.statements - this.#statementsAtStart, samples: this.#samples }
+    return { type: 'probe', waitingPeak: this.#peak, statements: this.#probe.statements - this.#statementsAtStart, samples: this.#samples, cpuMicros: cpu.user + cpu.system }
   }
 }
 
@@ -74,7 +80,7 @@ async function main (): Promise<void> {
   process.on('SIGTERM', stop)
   process.on('message', (msg: ParentMessage) => {
     if (msg === 'stop') stop()
-    else if (msg === 'probe-start') sampler.start()
+    else if (msg === 'probe-start' || msg === 'probe-start-cpu') sampler.start(msg === 'probe-start')
     else if (msg === 'probe-read') send(sampler.read())
     else if (msg === 'profile-start') profiler.start().then(() => profiled(), fail)
     else if (typeof msg === 'object' && msg.type === 'profile-stop') profiler.stop(msg.file).then(profiled, fail)

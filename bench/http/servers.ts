@@ -101,15 +101,17 @@ function send (child: ChildProcess, msg: ParentMessage, onError: (err: Error) =>
   })
 }
 
-/** Starts the server's pool sampler (waiting peak, statements completed). */
-export function startProbe (server: RunningServer): void {
-  send(server.child, 'probe-start', () => {})
+/** Starts counting statements and CPU in the server, and sampling its pool's waiting count unless `sampleWaiting` is false. */
+export function startProbe (server: RunningServer, sampleWaiting = true): void {
+  send(server.child, sampleWaiting ? 'probe-start' : 'probe-start-cpu', () => {})
 }
 
 export interface ProbeReading {
   waitingPeak: number
   statements: number
   samples: number
+  /** CPU time (user + system) the server used, µs. */
+  cpuMicros: number
 }
 
 /** Stops the sampler and returns what it saw since `startProbe`. */
@@ -124,7 +126,7 @@ export function readProbe (server: RunningServer, ms = 5000): Promise<ProbeReadi
       if (msg.type !== 'probe') return
       clearTimeout(timer)
       child.off('message', onMessage)
-      resolve({ waitingPeak: msg.waitingPeak, statements: msg.statements, samples: msg.samples })
+      resolve({ waitingPeak: msg.waitingPeak, statements: msg.statements, samples: msg.samples, cpuMicros: msg.cpuMicros })
     }
     child.on('message', onMessage)
     send(child, 'probe-read', (err) => {

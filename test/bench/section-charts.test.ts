@@ -16,7 +16,7 @@ const variant = (short: string, ours: boolean): OverloadVariant => ({ label: sho
 t.test('overloadData: one series per factor, in variant order; a missing run is NaN', async (t) => {
   const [a, b] = [variant('ours', true), variant('knex', false)]
   const load = (goodput: number) => ({ sentPerSec: 400, goodput, ok: 1, refused: 0, refusedMaxMs: 0, refusedSlow: 0, otherErrors: 0, unanswered: 0, p50: goodput / 10, p99: goodput / 5 })
-  const probe = { waitingPeak: 1, statements: 1, samples: 1 }
+  const probe = { waitingPeak: 1, statements: 1, samples: 1, cpuMicros: 100 }
   const r: OverloadResults = {
     capacity: 200,
     capacityBefore: 199,
@@ -42,7 +42,7 @@ t.test('drawCharts keeps the figures as JSON; redrawAll draws the same SVGs from
   const dir = tmpDir(t)
   const all: ChartData[] = [
     sizingData({ markdown: '', connections: 64, points: [{ poolSize: 1, reqPerSec: 6000, p50: 9, p99: 16 }, { poolSize: 2, reqPerSec: 7500, p50: 8, p99: 13 }] }, '2026-11-30'),
-    peerData({ markdown: '', currentVsRequestDb: 1, contextVsNone: 1, loggerOff: [{ label: 'a `b`', ratio: 1, ours: false }], loggerOn: [{ label: 'c', ratio: NaN, ours: true }] }, '2026-11-30'),
+    peerData({ markdown: '', currentVsRequestDb: 1, contextVsNone: 1, loggerOff: [{ label: 'a `b`', ratio: 1, cpuRatio: 1.1, ours: false }], loggerOn: [{ label: 'c', ratio: NaN, cpuRatio: 0.9, ours: true }] }, '2026-11-30'),
     { section: 'overload', date: '2026-11-30', capacity: 200, timeoutMs: 1000, poolTimeoutMs: 500, variants: ['ours'], factors: [{ factor: 2, rate: 400, goodput: [190], p50: [60], p99: [NaN] }] }
   ]
   const written = all.flatMap((d) => drawCharts(dir, d)).map((f) => path.basename(f)).sort()
