@@ -12,6 +12,8 @@ export interface LoadOptions {
   connections: number
   /** Seconds. */
   duration: number
+  /** A fixed path; else a random `/items/:id`. */
+  path?: string
 }
 
 export interface LoadResult {
@@ -34,7 +36,7 @@ export async function load (opts: LoadOptions): Promise<LoadResult> {
     requests: [{
       method: opts.method,
       setupRequest (req) {
-        req.path = `/items/${1 + Math.floor(Math.random() * ITEM_COUNT)}`
+        req.path = opts.path ?? `/items/${1 + Math.floor(Math.random() * ITEM_COUNT)}`
         return req
       }
     }]

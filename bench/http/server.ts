@@ -2,19 +2,72 @@
  * Child-process entry: builds one app (spec as JSON in argv[2]), listens on a free port and tells
  * the parent over IPC. Exits on 'stop' or as soon as the parent goes away, so a crashed or
  * interrupted benchmark never leaves servers behind.
+ *
+ * Between 'probe-start' and 'probe-read' the server counts the statements it completed and the CPU
+ * time it used (process.cpuUsage: on a shared machine CPU per request is far steadier than
+ * throughput); on 'probe-start' (not 'probe-start-cpu') it also samples its pool's `waiting` count
+ * every PROBE_INTERVAL_MS for the overload section's peak.
  */
-import { buildApp, type AppSpec } from './apps'
+import { buildApp, type AppSpec, type PoolProbe } from './apps'
+import { SelfProfiler } from './self-profiler'
 
-export type ServerMessage = { type: 'ready', port: number } | { type: 'error', message: string }
+export type ServerMessage =
+  | { type: 'ready', port: number }
+  | { type: 'error', message: string }
+  | { type: 'probe', waitingPeak: number, statements: number, samples: number, cpuMicros: number }
+  | { type: 'profiled', cpuMicros: number }
+
+export type ParentMessage = 'stop' | 'probe-start' | 'probe-start-cpu' | 'probe-read' | 'profile-start' | { type: 'profile-stop', file: string }
+
+const PROBE_INTERVAL_MS = 2
 
 function send (msg: ServerMessage): void {
   process.send?.(msg)
 }
 
+/** Samples the pool's waiting count on a timer; the peak is what the report shows. */
+class WaitingSampler {
+  #timer: NodeJS.Timeout | undefined
+  #peak = 0
+  #samples = 0
+  #statementsAtStart = 0
+  #cpuAtStart: NodeJS.CpuUsage | undefined
+  readonly #probe: PoolProbe
+
+  constructor (probe: PoolProbe) {
+    this.#probe = probe
+  }
+
+  start (sampleWaiting: boolean): void {
+    this.#peak = 0
+    this.#samples = 0
+    this.#statementsAtStart = this.#probe.statements
+    this.#cpuAtStart = process.cpuUsage()
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    if (!sampleWaiting) return
+    this.#timer = setInterval(() => {
+      this.#samples++
+      const waiting = this.#probe.waiting()
+      if (waiting > this.#peak) this.#peak = waiting
+    }, PROBE_INTERVAL_MS)
+  }
+
+  read (): ServerMessage {
+    const cpu = process.cpuUsage(this.#cpuAtStart)
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    return { type: 'probe', waitingPeak: this.#peak, statements: this.#probe.statements - this.#statementsAtStart, samples: this.#samples, cpuMicros: cpu.user + cpu.system }
+  }
+}
+
 async function main (): Promise<void> {
   if (process.send === undefined) throw new Error('bench/http/server must be started with an IPC channel (child_process.fork)')
   const spec = JSON.parse(process.argv[2] ?? '{}') as AppSpec
-  const app = await buildApp(spec)
+  const { app, probe } = await buildApp(spec)
+  const sampler = new WaitingSampler(probe)
+  const profiler = new SelfProfiler()
+  const profiled = (cpuMicros = 0): void => send({ type: 'profiled', cpuMicros })
   let stopping = false
   const stop = (): void => {
     if (stopping) return
@@ -25,16 +78,22 @@ async function main (): Promise<void> {
   }
   process.on('disconnect', stop)
   process.on('SIGTERM', stop)
-  process.on('message', (msg) => {
+  process.on('message', (msg: ParentMessage) => {
     if (msg === 'stop') stop()
+    else if (msg === 'probe-start' || msg === 'probe-start-cpu') sampler.start(msg === 'probe-start')
+    else if (msg === 'probe-read') send(sampler.read())
+    else if (msg === 'profile-start') profiler.start().then(() => profiled(), fail)
+    else if (typeof msg === 'object' && msg.type === 'profile-stop') profiler.stop(msg.file).then(profiled, fail)
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
+  await app.listen({ host: '127.0.0.1', port: 0, backlog: 4096 })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
   send({ type: 'ready', port: address.port })
 }
 
-main().catch((err: unknown) => {
+function fail (err: unknown): void {
   send({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) })
   process.exit(1)
-})
+}
+
+main().catch(fail)

@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import type { AppSpec } from './apps'
-import type { ServerMessage } from './server'
+import type { ParentMessage, ServerMessage } from './server'
 
 export interface RunningServer {
   url: string
@@ -32,11 +32,18 @@ export function killAll (): void {
   children.clear()
 }
 
-export function startServer (spec: AppSpec, startTimeoutMs = 20_000): Promise<RunningServer> {
+export interface StartOptions {
+  /** Node flags for the child (e.g. `--cpu-prof`); none by default. */
+  execArgv?: string[]
+  startTimeoutMs?: number
+}
+
+export function startServer (spec: AppSpec, opts: StartOptions = {}): Promise<RunningServer> {
   hookExit()
+  const startTimeoutMs = opts.startTimeoutMs ?? 20_000
   const child = fork(path.join(__dirname, 'server.js'), [JSON.stringify(spec)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: []
+    execArgv: opts.execArgv ?? []
   })
   children.add(child)
   child.once('exit', () => children.delete(child))
@@ -46,6 +53,7 @@ export function startServer (spec: AppSpec, startTimeoutMs = 20_000): Promise<Ru
       reject(new Error(`server ${spec.kind} did not start within ${startTimeoutMs} ms`))
     }, startTimeoutMs)
     child.on('message', (msg: ServerMessage) => {
+      if (msg.type === 'probe' || msg.type === 'profiled') return
       clearTimeout(timer)
       if (msg.type === 'ready') resolve({ url: `http://127.0.0.1:${msg.port}`, child })
       else reject(new Error(`server ${spec.kind} failed to start: ${msg.message}`))
@@ -54,6 +62,16 @@ export function startServer (spec: AppSpec, startTimeoutMs = 20_000): Promise<Ru
       clearTimeout(timer)
       reject(new Error(`server ${spec.kind} exited before it was ready (code ${code}, signal ${signal})`))
     })
+  })
+}
+
+/** Kills the server at once (no drain: for servers left with queues nobody waits for). */
+export function killServer (server: RunningServer): Promise<void> {
+  const { child } = server
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGKILL')
   })
 }
 
@@ -69,5 +87,79 @@ export function stopServer (server: RunningServer, ms = 5000): Promise<void> {
     })
     if (child.connected) child.send('stop')
     else child.kill('SIGTERM')
+  })
+}
+
+/** Sends over IPC; a server that died fails the caller instead of crashing the benchmark. */
+function send (child: ChildProcess, msg: ParentMessage, onError: (err: Error) => void): void {
+  if (!child.connected) {
+    onError(new Error('the server process is gone'))
+    return
+  }
+  child.send(msg, (err) => {
+    if (err !== null) onError(err)
+  })
+}
+
+/** Starts counting statements and CPU in the server, and sampling its pool's waiting count unless `sampleWaiting` is false. */
+export function startProbe (server: RunningServer, sampleWaiting = true): void {
+  send(server.child, sampleWaiting ? 'probe-start' : 'probe-start-cpu', () => {})
+}
+
+export interface ProbeReading {
+  waitingPeak: number
+  statements: number
+  samples: number
+  /** CPU time (user + system) the server used, µs. */
+  cpuMicros: number
+}
+
+/** Stops the sampler and returns what it saw since `startProbe`. */
+export function readProbe (server: RunningServer, ms = 5000): Promise<ProbeReading> {
+  const { child } = server
+  return new Promise<ProbeReading>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage)
+      reject(new Error(`no probe reading within ${ms} ms`))
+    }, ms)
+    function onMessage (msg: ServerMessage): void {
+      if (msg.type !== 'probe') return
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      resolve({ waitingPeak: msg.waitingPeak, statements: msg.statements, samples: msg.samples, cpuMicros: msg.cpuMicros })
+    }
+    child.on('message', onMessage)
+    send(child, 'probe-read', (err) => {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      reject(err)
+    })
+  })
+}
+
+/**
+ * Starts the server's self-profiler, or stops it and has it write the profile to `file`;
+ * resolves with the CPU µs the server used in between (0 for 'start').
+ */
+export function profileServer (server: RunningServer, action: 'start' | 'stop', file = ''): Promise<number> {
+  const { child } = server
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage)
+      reject(new Error(`profiler ${action} not confirmed within 10 s`))
+    }, 10_000)
+    function onMessage (msg: ServerMessage): void {
+      if (msg.type !== 'profiled' && msg.type !== 'error') return
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      if (msg.type === 'error') reject(new Error(msg.message))
+      else resolve(msg.cpuMicros)
+    }
+    child.on('message', onMessage)
+    send(child, action === 'start' ? 'profile-start' : { type: 'profile-stop', file }, (err) => {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      reject(err)
+    })
   })
 }

@@ -5,7 +5,20 @@ import { errorsOf, p99s, reqPerSec, runScenario, type Variant } from './scenario
 
 export const SIZES = [1, 2, 4, 8, 16, 32]
 
-export async function runSizing (cfg: BenchConfig, progress: (msg: string) => void): Promise<string> {
+export interface SizingPoint {
+  poolSize: number
+  reqPerSec: number
+  p50: number
+  p99: number
+}
+
+export interface SizingResults {
+  markdown: string
+  points: SizingPoint[]
+  connections: number
+}
+
+export async function runSizing (cfg: BenchConfig, progress: (msg: string) => void): Promise<SizingResults> {
   const variants: Variant[] = SIZES.map((poolSize) => ({
     label: `poolSize ${poolSize}`,
     spec: { kind: 'ours', dbUrl: cfg.dbUrl, poolSize },
@@ -22,11 +35,18 @@ export async function runSizing (cfg: BenchConfig, progress: (msg: string) => vo
     fmtRatio(medianRatio(reqPerSec(r), reqPerSec(best))),
     String(errorsOf(r))
   ])
-  return [
+  const points = results.map((r, i) => ({
+    poolSize: SIZES[i],
+    reqPerSec: median(reqPerSec(r)),
+    p50: median(r.rounds.map((x) => x.p50)),
+    p99: median(p99s(r))
+  }))
+  const markdown = [
     `### Pool sizing — ours, GET /items/:id, maxOverflow 0, ${cfg.sizingConnections} connections`,
     '',
     `Median of ${cfg.rounds} interleaved round(s) of ${cfg.duration} s; ratio vs the best size (${best.variant.label}). ${cfg.sizingConnections} clients share 2 cores with MariaDB and the load generator.`,
     '',
     table(['pool', 'req/s (median)', 'p99 ms (median)', 'p50 ms (median)', 'req/s vs best', 'errors'], rows)
   ].join('\n')
+  return { markdown, points, connections: cfg.sizingConnections }
 }

@@ -17,8 +17,13 @@ declare module 'autocannon' {
     url: string
     connections?: number
     duration?: number
+    /** Requests in total (overrides duration). */
+    amount?: number
     pipelining?: number
+    /** Seconds. */
     timeout?: number
+    /** Requests per second over all connections (each connection gets its share per second). */
+    overallRate?: number
     requests?: Request[]
   }
 

@@ -1,0 +1,121 @@
+/**
+ * Open-loop load for the overload section: requests arrive at a fixed rate whether or not earlier
+ * ones were answered, and each client gives up after `timeoutMs`, as callers and load balancers do.
+ *
+ * autocannon's `overallRate` gives each connection a budget of requests per second, refilled by a
+ * one-second timer per connection; with one request per connection per second and as many
+ * connections as the rate, a connection never waits for an answer to send its next request
+ * (an answer comes, or the client gives up, within `timeoutMs` ≤ 1 s). All of one instance's
+ * timers fire together, so the arrivals are spread over the second by starting `phases`
+ * instances at even offsets (bursts of rate/phases every 1000/phases ms instead of one burst).
+ */
+import autocannon from 'autocannon'
+import { quantile } from '../stats'
+
+export interface OpenLoopOptions {
+  url: string
+  path: string
+  /** Requests per second offered, in total. */
+  rate: number
+  /** Seconds of arrivals (whole seconds). */
+  duration: number
+  /** A client gives up on a request after this many milliseconds (at most 1000: see above). */
+  timeoutMs: number
+  /** Staggered autocannon instances. */
+  phases?: number
+}
+
+export interface OpenLoopResult {
+  /** Requests sent per second. */
+  sentPerSec: number
+  /** 2xx answered within the client's timeout, per second: the goodput. */
+  goodput: number
+  /** 2xx answered within the timeout. */
+  ok: number
+  /** 503 answers, and how long the slowest took. */
+  refused: number
+  refusedMaxMs: number
+  /** 503 answers that took 10 ms or more. */
+  refusedSlow: number
+  /** Other non-2xx answers (500 from a peer's acquire timeout, for instance). */
+  otherErrors: number
+  /**
+   * Requests sent that got no answer: the client gave up after `timeoutMs` (or, rarely, the socket
+   * failed). Counted as sent − answered: autocannon's own timeout count also fires on a connection
+   * idle between two sends, which is no request lost.
+   */
+  unanswered: number
+  /** Latency of the 2xx answers, ms. */
+  p50: number
+  p99: number
+}
+
+/** A 503 is "fast" when it comes within this many ms: refused, not left to wait. */
+export const FAST_REFUSAL_MS = 10
+
+export async function openLoop (opts: OpenLoopOptions): Promise<OpenLoopResult> {
+  if (opts.timeoutMs > 1000) throw new Error('openLoop: timeoutMs must be ≤ 1000 (one request per connection per second)')
+  const phases = Math.max(1, Math.min(opts.phases ?? 20, Math.floor(opts.rate)))
+  const seconds = Math.max(1, Math.round(opts.duration))
+  let latencies = new Float64Array(1 << 14)
+  let ok = 0
+  let refused = 0
+  let refusedSlow = 0
+  let refusedMaxMs = 0
+  let otherErrors = 0
+  let sent = 0
+  let answered = 0
+  const onResponse = (_client: unknown, status: number, _bytes: number, ms: number): void => {
+    answered++
+    if (status >= 200 && status < 300) {
+      if (ms > opts.timeoutMs) return // answered after the client would have given up
+      if (ok === latencies.length) {
+        const bigger = new Float64Array(latencies.length * 2)
+        bigger.set(latencies)
+        latencies = bigger
+      }
+      latencies[ok++] = ms
+    } else if (status === 503) {
+      refused++
+      if (ms >= FAST_REFUSAL_MS) refusedSlow++
+      if (ms > refusedMaxMs) refusedMaxMs = ms
+    } else {
+      otherErrors++
+    }
+  }
+  const runs: Promise<unknown>[] = []
+  for (let k = 0; k < phases; k++) {
+    const rate = Math.floor(opts.rate / phases) + (k < opts.rate % phases ? 1 : 0)
+    runs.push(new Promise((resolve, reject) => {
+      setTimeout(() => {
+        const instance = autocannon({
+          url: opts.url,
+          connections: rate,
+          overallRate: rate,
+          // `amount` (not `duration`): each connection sends exactly `duration` requests, one per
+          // second, and the instance ends once the last of them is answered or given up on; with
+          // `duration` autocannon sends one more batch just before it stops and cuts it short.
+          amount: rate * seconds,
+          timeout: opts.timeoutMs / 1000,
+          // Called once per request sent (autocannon's own `sent` counts an estimate at start).
+          requests: [{ method: 'GET', path: opts.path, setupRequest: (req) => { sent++; return req } }]
+        })
+        instance.on('response', onResponse)
+        instance.then(resolve, reject)
+      }, Math.round(k * 1000 / phases))
+    }))
+  }
+  await Promise.all(runs)
+  return {
+    sentPerSec: sent / seconds,
+    goodput: ok / seconds,
+    ok,
+    refused,
+    refusedMaxMs,
+    refusedSlow,
+    otherErrors,
+    unanswered: sent - answered,
+    p50: quantile(latencies, ok, 0.5),
+    p99: quantile(latencies, ok, 0.99)
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Section 5: overload. Requests arrive open-loop at 2× and 4× the pool's capacity; each client
+ * gives up after `cfg.overloadTimeout` ms. What counts is goodput: 2xx answers that came in time.
+ * Capacity is measured first, in the same run: our plugin, pool 5, closed-loop on the same route.
+ *
+ * Every (variant, rate) run gets a fresh server, so no run inherits another's queue; the server
+ * samples its pool's `waiting` count every 2 ms and counts the statements it completed, so work
+ * done for clients that had already given up shows as statements minus goodput.
+ */
+import type { BenchConfig } from '../config'
+import { fmtInt, fmtNum, fmtRatio, table } from '../stats'
+import type { AppKind, AppSpec } from './apps'
+import { load } from './load'
+import { FAST_REFUSAL_MS, openLoop, type OpenLoopResult } from './open-loop'
+import { killServer, readProbe, startProbe, startServer, stopServer, type ProbeReading, type RunningServer } from './servers'
+
+export const OVERLOAD_POOL_SIZE = 5
+export const OVERLOAD_FACTORS = [2, 4] as const
+const PATH = '/sleep'
+/** Controlled delay for the second row of ours: the wait allowed once the queue is congested. */
+const QUEUE_TARGET_MS = 20
+/** Closed-loop clients for the capacity run: enough to keep 5 connections always busy. */
+const CAPACITY_CONNECTIONS = 20
+
+export interface OverloadVariant {
+  label: string
+  /** Short name for the charts. */
+  short: string
+  spec: AppSpec
+  ours: boolean
+}
+
+export interface OverloadRun {
+  variant: OverloadVariant
+  factor: number
+  rate: number
+  load: OpenLoopResult
+  probe: ProbeReading
+}
+
+export interface OverloadResults {
+  /** Mean of the two capacity measurements (before and after the open-loop runs), req/s. */
+  capacity: number
+  capacityBefore: number
+  capacityAfter: number
+  timeoutMs: number
+  poolTimeoutMs: number
+  duration: number
+  runs: OverloadRun[]
+  variants: OverloadVariant[]
+  markdown: string
+}
+
+function variants (cfg: BenchConfig): OverloadVariant[] {
+  const spec = (kind: AppKind): AppSpec => ({
+    kind,
+    dbUrl: cfg.dbUrl,
+    poolSize: OVERLOAD_POOL_SIZE,
+    // Where a pool bounds the wait for a connection (ours: `poolTimeout`, knex:
+    // `acquireTimeoutMillis`; mysql2's pool has no such bound) it is set below the clients'
+    // patience, as a service behind a caller with a deadline should be: a request that waited
+    // that long is refused while its client still listens, instead of served just too late.
+    poolTimeout: cfg.overloadPoolTimeout
+  })
+  return [
+    { label: 'fastify-db-session (`request.db`, FIFO)', short: 'ours, FIFO', spec: spec('ours'), ours: true },
+    {
+      label: `fastify-db-session + \`poolQueueTarget: ${QUEUE_TARGET_MS}\`, \`poolAdaptiveLifo: true\``,
+      short: 'ours, CoDel+LIFO',
+      spec: { ...spec('ours'), queueTarget: QUEUE_TARGET_MS, adaptiveLifo: true },
+      ours: true
+    },
+    { label: '@fastify/mysql shared pool', short: '@fastify/mysql', spec: spec('fastify-mysql'), ours: false },
+    { label: '@fastify/mysql + request-scoped getConnection/release (by hand)', short: 'by hand', spec: spec('fastify-mysql-scoped'), ours: false },
+    { label: 'knex (`knex.raw`)', short: 'knex', spec: spec('knex'), ours: false }
+  ]
+}
+
+/** Closed-loop throughput of our plugin at pool 5 on the 20 ms statement. */
+async function measureCapacity (cfg: BenchConfig, v: OverloadVariant, progress: (msg: string) => void): Promise<number> {
+  const server = await startServer(v.spec)
+  try {
+    await load({ url: server.url, method: 'GET', path: PATH, connections: CAPACITY_CONNECTIONS, duration: Math.min(1, cfg.warmup + 0.5) })
+    const res = await load({ url: server.url, method: 'GET', path: PATH, connections: CAPACITY_CONNECTIONS, duration: Math.max(3, cfg.overloadDuration / 2) })
+    progress(`overload: capacity ${fmtInt(res.reqPerSec)} req/s (p50 ${fmtNum(res.p50)} ms, ${res.errors} errors)`)
+    return res.reqPerSec
+  } finally {
+    await stopServer(server, 500)
+  }
+}
+
+async function runOne (cfg: BenchConfig, v: OverloadVariant, factor: number, rate: number): Promise<OverloadRun> {
+  let server: RunningServer | undefined
+  try {
+    server = await startServer(v.spec)
+    // Opens the pool's connections and warms the JIT; closed-loop, well under capacity.
+    await load({ url: server.url, method: 'GET', path: PATH, connections: OVERLOAD_POOL_SIZE, duration: 0.5 })
+    startProbe(server)
+    const result = await openLoop({ url: server.url, path: PATH, rate, duration: cfg.overloadDuration, timeoutMs: cfg.overloadTimeout })
+    const probe = await readProbe(server)
+    return { variant: v, factor, rate, load: result, probe }
+  } finally {
+    // A peer may still hold thousands of queued requests: no drain, the next run gets a new server.
+    if (server !== undefined) await killServer(server)
+  }
+}
+
+function bestPeer (runs: OverloadRun[]): OverloadRun | undefined {
+  return runs.filter((r) => !r.variant.ours).reduce<OverloadRun | undefined>((a, b) => (a === undefined || b.load.goodput > a.load.goodput ? b : a), undefined)
+}
+
+function rowsFor (runs: OverloadRun[], capacity: number, duration: number): string[][] {
+  const best = bestPeer(runs)
+  return runs.map((r) => [
+    r.variant.label,
+    fmtInt(r.load.sentPerSec),
+    `**${fmtInt(r.load.goodput)}**`,
+    fmtRatio(r.load.goodput / capacity),
+    best === undefined ? 'n/a' : fmtRatio(r.load.goodput / best.load.goodput),
+    fmtNum(r.load.p50, 1),
+    fmtNum(r.load.p99, 1),
+    fmtInt(r.load.refused),
+    r.load.refused === 0 ? '—' : fmtNum(r.load.refusedMaxMs, 1),
+    fmtInt(r.load.unanswered),
+    fmtInt(r.load.otherErrors),
+    fmtInt(r.probe.waitingPeak),
+    fmtInt(r.probe.statements / duration)
+  ])
+}
+
+const HEADERS = ['variant', 'sent/s', 'goodput/s', 'vs capacity', 'vs best peer', 'p50 ms', 'p99 ms', '503s', '503 max ms', 'no answer (client gave up)', 'other non-2xx', 'waiting peak', 'statements/s']
+
+function verdict (runs: OverloadRun[], capacity: number): string {
+  const best = bestPeer(runs)
+  if (best === undefined) return ''
+  return runs.filter((r) => r.variant.ours).map((ours) => {
+    const vsPeer = ours.load.goodput / best.load.goodput
+    const vsCap = ours.load.goodput / capacity
+    const refusals = ours.load.refused === 0
+      ? 'no 503s'
+      : ours.load.refusedSlow === 0
+        ? `every 503 in < ${FAST_REFUSAL_MS} ms (slowest ${fmtNum(ours.load.refusedMaxMs, 1)} ms)`
+        : `${fmtInt(ours.load.refusedSlow)} of ${fmtInt(ours.load.refused)} 503s took ≥ ${FAST_REFUSAL_MS} ms (slowest ${fmtNum(ours.load.refusedMaxMs, 1)} ms)`
+    const met = vsPeer >= 1 && vsCap >= 0.9 && ours.load.refusedSlow === 0
+    return `- ${ours.variant.short}: goal (goodput ≥ 1.0× best peer, ≥ 0.9× capacity, 503s in < ${FAST_REFUSAL_MS} ms) **${met ? 'met' : 'not met'}** — ${fmtRatio(vsPeer)} ${best.variant.short}, ${fmtRatio(vsCap)} capacity, ${refusals}.`
+  }).join('\n')
+}
+
+export async function runOverload (cfg: BenchConfig, progress: (msg: string) => void): Promise<OverloadResults> {
+  const all = variants(cfg)
+  const capacityBefore = await measureCapacity(cfg, all[0], progress)
+  const runs: OverloadRun[] = []
+  for (const [f, factor] of OVERLOAD_FACTORS.entries()) {
+    const rate = Math.round(factor * capacityBefore)
+    for (let k = 0; k < all.length; k++) {
+      const v = all[(k + f) % all.length] // rotate the order between the rates
+      const run = await runOne(cfg, v, factor, rate)
+      runs.push(run)
+      const l = run.load
+      progress(`overload ${factor}×: ${v.short}: sent ${fmtInt(l.sentPerSec)}/s, goodput ${fmtInt(l.goodput)}/s, 503 ${l.refused} (max ${fmtNum(l.refusedMaxMs, 1)} ms), no answer ${l.unanswered}, other ${l.otherErrors}, p99 ${fmtNum(l.p99, 1)} ms, waiting peak ${run.probe.waitingPeak}, statements ${fmtInt(run.probe.statements / cfg.overloadDuration)}/s`)
+    }
+  }
+  // Measured again at the end: on a shared machine capacity drifts; the ratios use the mean.
+  const capacityAfter = await measureCapacity(cfg, all[0], progress)
+  const capacity = (capacityBefore + capacityAfter) / 2
+  const ordered = (factor: number): OverloadRun[] => all.map((v) => runs.find((r) => r.variant === v && r.factor === factor) as OverloadRun)
+  const parts = [
+    `### GET /sleep — \`${'SELECT SLEEP(0.02)'}\`, pool size ${OVERLOAD_POOL_SIZE}, clients give up after ${cfg.overloadTimeout} ms`,
+    '',
+    `Capacity (our plugin, closed loop, ${CAPACITY_CONNECTIONS} connections, measured before and after the open-loop runs): ${fmtInt(capacityBefore)} and ${fmtInt(capacityAfter)} req/s, mean **${fmtInt(capacity)} req/s**`,
+    `(the offered rates are multiples of the first). Each row: a fresh server, ${cfg.overloadDuration} s of open-loop arrivals`,
+    '(autocannon `overallRate`, one connection per request per second, 20 instances started at even offsets over the second).',
+    `Goodput = 2xx answered within ${cfg.overloadTimeout} ms, per second. \`poolTimeout\` (ours) and \`acquireTimeoutMillis\` (knex) = ${cfg.overloadPoolTimeout} ms; mysql2's pool (@fastify/mysql) has no bound on the wait.`,
+    'Waiting peak: the most checkouts queued at once, sampled every 2 ms in the server. Statements/s: statements completed, whether or not anyone was still waiting for them.',
+    ''
+  ]
+  for (const factor of OVERLOAD_FACTORS) {
+    const rs = ordered(factor)
+    parts.push(`**${factor}× capacity: ${fmtInt(rs[0].rate)} requests/s offered**`, '', table(HEADERS, rowsFor(rs, capacity, cfg.overloadDuration)), '', verdict(rs, capacity), '')
+  }
+  return { capacity, capacityBefore, capacityAfter, timeoutMs: cfg.overloadTimeout, poolTimeoutMs: cfg.overloadPoolTimeout, duration: cfg.overloadDuration, runs, variants: all, markdown: parts.join('\n').trimEnd() }
+}
