@@ -70,7 +70,7 @@ export interface DbSessionPluginOptions extends ClusterPluginOptions {
   /** Refuse at once a checkout that the queue ahead can't serve within its timeout (fast 503). */
   poolFailFast?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
-  logPoolStats?: boolean
+  logPoolStats?: boolean | 'full'
   /** The pool's name in metrics and channel messages; default: the registration's `name`, else `host:port/database`. */
   poolName?: string
   /** OpenTelemetry pool metrics; default: on when @opentelemetry/api is installed and a MeterProvider is registered. */
@@ -121,7 +121,8 @@ interface ResolvedPluginCommon {
   requestContext: boolean
   poolClass: PoolClassName
   poolOptions: PoolOptions
-  logPoolStats: boolean
+  /** false, the gauges ('gauges', for `true`) or the whole stats snapshot ('full'). */
+  logPoolStats: false | 'gauges' | 'full'
   maxPreparedStatements: number
   observe: ObserveOptions
   /** poolRecycle 'auto': set from the server's wait_timeout on the first connection. */
@@ -145,7 +146,9 @@ export function resolvePluginOptions (options: DbSessionPluginOptions): Resolved
   const autoRecycle = options.poolRecycle === undefined || options.poolRecycle === 'auto'
   const poolOptions = mapPoolOptions(autoRecycle ? { ...options, poolRecycle: undefined } : options, '')
   const poolClass = options.poolClass === undefined ? 'queue' : oneOf('poolClass', options.poolClass, POOL_CLASSES)
-  const logPoolStats = options.logPoolStats === undefined ? true : boolean('logPoolStats', options.logPoolStats)
+  const logPoolStats: ResolvedPluginCommon['logPoolStats'] = options.logPoolStats === 'full'
+    ? 'full'
+    : options.logPoolStats === undefined || (typeof options.logPoolStats === 'boolean' ? options.logPoolStats : fail('logPoolStats', "true, false or 'full'", options.logPoolStats)) ? 'gauges' : false
   const maxPreparedStatements = options.maxPreparedStatements === undefined ? DEFAULT_MAX_PREPARED_STATEMENTS : integer('maxPreparedStatements', options.maxPreparedStatements, 1)
   const observe = resolveObserveOptions(options)
   const requestContext = options.requestContext === undefined ? true : boolean('requestContext', options.requestContext)

@@ -231,7 +231,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     })
   }
 
-  const logStats = shouldLogStats(fastify, options.logPoolStats)
+  const logStats = shouldLogStats(fastify, options.logPoolStats !== false)
+  // The gauges by default: the counters on every line cost JSON for little (they are in stats()).
+  const poolFields = options.logPoolStats === 'full' ? () => pool.stats() : () => pool.gauges()
   const poolKey = name === undefined ? 'dbPool' : `dbPool:${name}`
   const sessionKey = name === undefined ? 'dbSession' : `dbSession:${name}`
   fastify.addHook('onResponse', function releaseAndLog (request, _reply, done) {
@@ -241,8 +243,8 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       // One setBindings call puts both fields on Fastify's own "request completed" line.
       if (logStats) {
         (request.log as unknown as BindableLogger).setBindings(session === undefined
-          ? { [poolKey]: pool.stats() }
-          : { [poolKey]: pool.stats(), [sessionKey]: session.stats() })
+          ? { [poolKey]: poolFields() }
+          : { [poolKey]: poolFields(), [sessionKey]: session.stats() })
       }
       done()
     }

@@ -14,7 +14,7 @@ import type { PoolOptions } from './options'
 import { abortReason, Pool, type CancelSignal, type CheckoutOptions, type Creator } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
-import { newCounters, type PoolStats } from './stats'
+import { newCounters, type PoolGauges, type PoolStats } from './stats'
 import { poolChannels, publishTimeout } from '../observe/channels'
 
 interface Waiter {
@@ -315,6 +315,10 @@ export class QueuePool extends Pool {
 
   status (): string {
     return `Pool size: ${this.size()}  Connections in pool: ${this.checkedin()} Current Overflow: ${this.overflow()} Current Checked out connections: ${this.checkedout()}`
+  }
+
+  override gauges (): PoolGauges {
+    return { size: this.#poolSize, checkedIn: this.#idle.length, checkedOut: this.checkedout(), overflow: this.overflow(), waiting: this.#waiters.length }
   }
 
   stats (): PoolStats {

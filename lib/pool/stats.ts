@@ -31,6 +31,9 @@ export interface PoolStats {
   refused: number
 }
 
+/** The gauges alone: what every request log line carries (`logPoolStats: true`). */
+export type PoolGauges = Pick<PoolStats, 'size' | 'checkedIn' | 'checkedOut' | 'overflow' | 'waiting'>
+
 export type PoolCounters = Pick<PoolStats, 'connects' | 'connectErrors' | 'checkouts' | 'timeouts' | 'invalidations' | 'recycles' | 'abandoned' | 'refused'>
 
 export function newCounters (): PoolCounters {
