@@ -42,6 +42,13 @@ export interface DbSessionPluginOptions {
   poolPrePingBypass?: number
   poolCloseTimeout?: number
   leakDetectionThreshold?: number
+  /** Controlled delay: a checkout's wait cap (ms) once the queue stayed non-empty for poolQueueInterval; 0 = off. */
+  poolQueueTarget?: number
+  poolQueueInterval?: number
+  /** Serve the newest waiter first while the queue is congested. */
+  poolAdaptiveLifo?: boolean
+  /** Refuse at once a checkout that the queue ahead can't serve within its timeout (fast 503). */
+  poolFailFast?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
 }
@@ -60,7 +67,11 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   poolResetTimeout: 'resetTimeout',
   poolPrePingBypass: 'prePingBypass',
   poolCloseTimeout: 'closeTimeout',
-  leakDetectionThreshold: 'leakDetectionThreshold'
+  leakDetectionThreshold: 'leakDetectionThreshold',
+  poolQueueTarget: 'queueTarget',
+  poolQueueInterval: 'queueInterval',
+  poolAdaptiveLifo: 'adaptiveLifo',
+  poolFailFast: 'failFast'
 })
 
 const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...Object.keys(PLUGIN_TO_POOL)]

@@ -199,9 +199,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       return
     }
     const failed = state(request)[kFailed] || reply.statusCode >= 400
-    endOfHandler(session, failed, request).then(() => done(null, payload), (err: Error) => {
+    endOfHandler(session, failed, request).then(() => finish(request, done, null, payload), (err: Error) => {
       state(request)[kFailed] = true
-      done(err)
+      finish(request, done, err)
     })
   }
 
@@ -272,6 +272,15 @@ function addNamed (fastify: FastifyInstance, name: string, facade: DbFacade, ses
         return Object.create(proto, { request: { value: this } }) as DbSessions
       }
     })
+  }
+}
+
+/** Continues Fastify's onSend chain outside the promise, so a throw there is logged, not an unhandled rejection. */
+function finish (request: FastifyRequest, done: (err: Error | null, payload?: unknown) => void, err: Error | null, payload?: unknown): void {
+  try {
+    done(err, payload)
+  } catch (thrown) {
+    request.log.error({ err: thrown }, 'Could not send the response after the database work ended')
   }
 }
 

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CommitFailedError } from '../errors'
 import type { Session } from '../session/session'
+import { stopHandlerTimeout } from './handler-timeout'
 import { closeQuietly, type RequestScope } from './request-scope'
 
 /**
@@ -33,6 +34,9 @@ export async function endOfHandler (session: Session, failed: boolean, request: 
     await closeQuietly(session, request.log)
     return
   }
+  // The handler met its deadline: a handlerTimeout firing during the commit must not answer 503
+  // over committed work.
+  stopHandlerTimeout(request)
   try {
     // Also when no transaction is open: commit() throws PendingRollbackError if the unit of work
     // lost its transaction (disconnect, deadlock) and the handler carried on: never a 2xx then.

@@ -42,6 +42,23 @@ export interface PoolOptions {
   leakDetectionThreshold?: number
   /** KILL the server thread of a connection abandoned mid-statement (it keeps running otherwise). */
   killAbandoned?: boolean
+  /**
+   * Controlled delay (CoDel, as in Facebook's "Fail at Scale"): once the wait queue has not been
+   * empty for `queueInterval` ms, a new checkout waits at most this many ms before
+   * PoolTimeoutError, so an overloaded pool answers fast 503s instead of serving requests whose
+   * clients have given up. 0 = off (SQLAlchemy: every checkout waits up to `timeout`).
+   */
+  queueTarget?: number
+  /** How long the queue must stay non-empty before `queueTarget` (and `adaptiveLifo`) apply. */
+  queueInterval?: number
+  /** While the queue is congested (see queueInterval), serve the newest waiter first: it has the most time left. */
+  adaptiveLifo?: boolean
+  /**
+   * Refuse a checkout at once (PoolTimeoutError) when the queue ahead of it cannot be served
+   * within its timeout, judged from the measured time connections are held: the 503 comes now
+   * instead of after the whole wait, and the capacity goes to checkouts that can make it.
+   */
+  failFast?: boolean
   /** Where warnings and errors go; defaults to a pino logger at `warn`. */
   logger?: PoolLogger
   /** AssertionPool only: remember where the outstanding checkout happened. */
@@ -66,6 +83,10 @@ export const defaultPoolOptions: Readonly<ResolvedPoolOptions> = Object.freeze({
   closeTimeout: 10_000,
   leakDetectionThreshold: 0,
   killAbandoned: true,
+  queueTarget: 0,
+  queueInterval: 100,
+  adaptiveLifo: false,
+  failFast: false,
   logger: undefined,
   storeTraceback: true
 })
@@ -153,6 +174,10 @@ export function resolvePoolOptions (options: PoolOptions | undefined): ResolvedP
     closeTimeout: duration('closeTimeout', o.closeTimeout, 0, true),
     leakDetectionThreshold: duration('leakDetectionThreshold', o.leakDetectionThreshold, 0),
     killAbandoned: boolean('killAbandoned', o.killAbandoned),
+    queueTarget: duration('queueTarget', o.queueTarget, 0),
+    queueInterval: duration('queueInterval', o.queueInterval, 1),
+    adaptiveLifo: boolean('adaptiveLifo', o.adaptiveLifo),
+    failFast: boolean('failFast', o.failFast),
     logger: o.logger === undefined ? undefined : checkLogger('logger', o.logger),
     storeTraceback: boolean('storeTraceback', o.storeTraceback)
   }

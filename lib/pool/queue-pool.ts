@@ -44,6 +44,8 @@ export class QueuePool extends Pool {
   #timer: NodeJS.Timeout | undefined = undefined
   /** A saturation episode was already reported (reset when the queue empties). */
   #saturationReported = false
+  /** performance.now() when the queue was last empty: the controlled-delay clock. */
+  #lastEmpty = performance.now()
 
   constructor (creator: Creator, options?: PoolOptions) {
     super(creator, options)
@@ -75,11 +77,34 @@ export class QueuePool extends Pool {
     return this._checkout(this._newRecord(), true, signal)
   }
 
+  /** The queue has not been empty for `queueInterval` ms: the pool is overloaded, not just busy. */
+  #congested (now: number): boolean {
+    return this.#waiters.length > 0 && now - this.#lastEmpty > this._opts.queueInterval
+  }
+
   #wait (signal: CancelSignal | undefined, ownTimeout: number | undefined): Promise<PooledConnection> {
+    let limit = ownTimeout ?? Infinity
+    const target = this._opts.queueTarget
+    if (target > 0 || this._opts.adaptiveLifo) {
+      const now = performance.now()
+      if (this.#waiters.length === 0) this.#lastEmpty = now
+      // Controlled delay: under sustained overload a checkout that can't be served soon is
+      // refused soon — a fast 503 — rather than served after its client has given up.
+      else if (target > 0 && this.#congested(now)) limit = Math.min(limit, target)
+    }
     const poolTimeout = this._opts.timeout
-    const own = ownTimeout !== undefined && ownTimeout < poolTimeout
-    const timeout = own ? Math.max(0, ownTimeout) : poolTimeout
+    const own = limit < poolTimeout
+    const timeout = own ? Math.max(0, limit) : poolTimeout
     if (timeout === 0) return Promise.reject(this.#timeoutError(timeout))
+    if (this._opts.failFast && this.#maxOverflow !== -1) {
+      // The queue ahead can't be served in time: say so now, not after the whole wait. The
+      // estimate needs (ahead + 1) returns, so it only refuses deep queues, where it is accurate.
+      const expected = this._expectedWait(this.#waiters.length, this.#poolSize + this.#maxOverflow)
+      if (expected !== undefined && expected > timeout) {
+        this._counters.refused++
+        return Promise.reject(this.#timeoutError(timeout))
+      }
+    }
     return new Promise<PooledConnection>((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -140,7 +165,9 @@ export class QueuePool extends Pool {
 
   /** The next waiter, if any, no longer listening for its abort; the deadline timer is dropped once nobody waits. */
   #nextWaiter (): Waiter | undefined {
-    const waiter = this.#waiters.shift()
+    // Adaptive LIFO: while congested the newest waiter has the most time left before its client
+    // gives up; the oldest would likely be answered too late anyway.
+    const waiter = this._opts.adaptiveLifo && this.#congested(performance.now()) ? this.#waiters.pop() : this.#waiters.shift()
     if (waiter !== undefined) {
       this.#detach(waiter)
       this.#queueMaybeEmpty()
@@ -172,6 +199,7 @@ export class QueuePool extends Pool {
 
   #queueMaybeEmpty (): void {
     if (this.#waiters.length !== 0) return
+    if (this._opts.queueTarget > 0 || this._opts.adaptiveLifo) this.#lastEmpty = performance.now()
     this.#saturationReported = false
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)

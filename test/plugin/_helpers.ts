@@ -36,6 +36,8 @@ export interface BuildOptions {
   logLevel?: string | false
   /** Register routes/hooks before ready(). */
   setup?: (app: FastifyInstance) => void | Promise<void>
+  /** Register hooks/routes before the plugin itself is registered. */
+  before?: (app: FastifyInstance) => void | Promise<void>
 }
 
 /** A Fastify app with sensible + the plugin, closed in teardown. Not yet listening. */
@@ -52,6 +54,7 @@ export async function buildApp (t: Teardown, options: BuildOptions = {}): Promis
   const app = Fastify({ logger, ...options.fastify })
   t.teardown(() => app.close())
   await app.register(sensible)
+  if (options.before !== undefined) await options.before(app)
   await app.register(dbSession, { connection: await databaseUrl(), poolCloseTimeout: 1000, ...options.plugin })
   const threadIds = trackThreads(app)
   if (options.setup !== undefined) await options.setup(app)

@@ -152,3 +152,88 @@ t.test('pool-timeout waiters behind a short-timeout waiter still time out on tim
   t.equal(pool.stats().timeouts, 3)
   await held.close()
 })
+
+t.test('controlled delay: once the queue stays non-empty past queueInterval, new waiters get queueTarget', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 5000, queueTarget: 20, queueInterval: 50 })
+  const held = await pool.connect()
+  const early = pool.connect() // the queue was empty: the normal timeout applies
+  await sleep(80) // non-empty for longer than queueInterval: congested
+  const started = performance.now()
+  const err = await pool.connect().then(() => undefined, (e: unknown) => e)
+  const took = performance.now() - started
+  t.ok(err instanceof PoolTimeoutError, 'refused with PoolTimeoutError')
+  t.ok(took < 1000, `refused fast (${took.toFixed(0)} ms), not after the 5 s timeout`)
+  t.equal(pool.stats().waiting, 1, 'the early waiter still waits')
+  await held.close()
+  const h = await early
+  await h.close()
+  // The queue emptied: the next waiter gets the normal timeout again.
+  const held2 = await pool.connect()
+  const next = pool.connect()
+  await sleep(40)
+  t.equal(pool.stats().waiting, 1, 'not refused at queueTarget while the queue is young')
+  await held2.close()
+  await (await next).close()
+})
+
+t.test('adaptive LIFO: while congested the newest waiter is served first; FIFO otherwise', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 5000, adaptiveLifo: true, queueInterval: 30 })
+  const held = await pool.connect()
+  const order: number[] = []
+  // Each waiter gives its connection back as soon as it gets it.
+  const waits = [0, 1, 2].map((i) => pool.connect().then(async (h) => { order.push(i); await h.close() }))
+  await sleep(60) // congested now
+  await held.close()
+  await Promise.all(waits)
+  t.same(order, [2, 1, 0], 'newest first while the queue stayed congested')
+  t.equal(pool.checkedout(), 0)
+})
+
+t.test('failFast: a checkout the queue ahead cannot serve in time is refused at once; the others are served', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 600, failFast: true })
+  // Teach the pool how long a checkout holds its connection: ~40 ms.
+  for (let i = 0; i < 25; i++) {
+    const h = await pool.connect()
+    await sleep(40)
+    await h.close()
+  }
+  const held = await pool.connect()
+  const start = performance.now()
+  const outcomes = Array.from({ length: 20 }, async (_v, i) => {
+    try {
+      const h = await pool.connect()
+      const servedAt = performance.now() - start
+      await sleep(40)
+      await h.close()
+      return { i, servedAt, err: undefined, at: servedAt }
+    } catch (err) {
+      return { i, err, at: performance.now() - start, servedAt: -1 }
+    }
+  })
+  // Synchronously decided: position k needs (k + 1) returns of ~40 ms each.
+  const refused = pool.stats().refused
+  t.ok(refused >= 2 && refused <= 8, `the deepest positions are refused at once (${refused} of 20)`)
+  t.equal(pool.stats().waiting, 20 - refused)
+  await held.close()
+  const results = await Promise.all(outcomes)
+  for (const r of results) {
+    if (r.err !== undefined) {
+      t.ok(r.err instanceof PoolTimeoutError, `position ${r.i}: PoolTimeoutError`)
+      t.ok(r.i >= 20 - refused, `position ${r.i} refused: it could not have been served in 600 ms ((k + 1) × 40 ms > 600)`)
+      t.ok(r.at < 100, `position ${r.i} refused fast (${r.at.toFixed(0)} ms)`)
+    } else {
+      t.ok(r.i < 20 - refused, `position ${r.i} accepted and served at ${r.servedAt.toFixed(0)} ms`)
+    }
+  }
+  t.equal(pool.checkedout(), 0)
+})
+
+t.test('failFast refuses nothing before it has measured enough checkouts', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 300, failFast: true })
+  const held = await pool.connect()
+  const waits = Array.from({ length: 20 }, () => pool.connect())
+  t.equal(pool.stats().waiting, 20, 'all queued: no estimate yet')
+  t.equal(pool.stats().refused, 0)
+  await held.close()
+  for (const w of waits) await (await w).close()
+})
