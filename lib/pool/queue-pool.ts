@@ -100,14 +100,15 @@ export class QueuePool extends Pool {
     const poolTimeout = this._opts.timeout
     const own = limit < poolTimeout
     const timeout = own ? Math.max(0, limit) : poolTimeout
-    if (timeout === 0) return Promise.reject(this.#timeoutError(timeout, performance.now()))
+    const nested = this.nestedCheckoutProbe?.()
+    if (timeout === 0) return Promise.reject(this.#timeoutError(timeout, performance.now(), nested))
     if (this._opts.failFast && this.#maxOverflow !== -1) {
       // The queue ahead can't be served in time: say so now, not after the whole wait. The
       // estimate needs (ahead + 1) returns, so it only refuses deep queues, where it is accurate.
       const expected = this._expectedWait(this.#waiters.length, this.#poolSize + this.#maxOverflow)
       if (expected !== undefined && expected > timeout) {
         this._counters.refused++
-        return Promise.reject(this.#timeoutError(timeout, performance.now()))
+        return Promise.reject(this.#timeoutError(timeout, performance.now(), nested))
       }
     }
     return new Promise<PooledConnection>((resolve, reject) => {
@@ -121,7 +122,7 @@ export class QueuePool extends Pool {
         onAbort: undefined,
         timer: undefined,
         timeout,
-        nested: this.nestedCheckoutProbe?.()
+        nested
       }
       if (signal !== undefined) {
         waiter.onAbort = () => this.#leave(waiter, abortReason(signal), true)

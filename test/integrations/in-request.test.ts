@@ -337,3 +337,21 @@ t.test('a task left running after its request ended is not a nested checkout', a
   t.equal(logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Nested checkout')).length, 0, 'no nested-checkout warning')
   await assertSettled(t, app, db)
 })
+
+t.test('a nested checkout refused at once (poolTimeout 0) says so too', async (t) => {
+  const db = await admin(t)
+  const { app } = await buildApp(t, {
+    plugin: { poolSize: 1, maxOverflow: 0, poolTimeout: 0 },
+    setup (app) {
+      app.get('/nested', async (request) => {
+        await request.db.query('SELECT 1')
+        await app.db.query('SELECT 2')
+        return { unreachable: true }
+      })
+    }
+  })
+  const res = await app.inject('/nested')
+  t.equal(res.statusCode, 503)
+  t.match(res.json().message, /^QueuePool limit of size 1 overflow 0 reached, connection timed out, timeout 0\.00; this request already holds a connection/)
+  await assertSettled(t, app, db)
+})
