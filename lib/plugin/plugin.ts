@@ -224,7 +224,8 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       done(null, payload)
       return
     }
-    const failed = state(request)[kFailed] || reply.statusCode >= 400
+    // A client already gone (its socket destroyed, the close event not yet run) gets no commit.
+    const failed = state(request)[kFailed] || reply.statusCode >= 400 || scope.clientGone
     endOfHandler(session, failed, request).then(() => finish(request, done, null, payload), (err: Error) => {
       state(request)[kFailed] = true
       finish(request, done, err)

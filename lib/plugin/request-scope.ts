@@ -57,6 +57,11 @@ export class RequestScope implements CancelSignal {
     return !this.#sealed && !this.#ended && this.#socket?.destroyed !== true
   }
 
+  /** The client can no longer get an answer: the request ended or its socket is already destroyed. */
+  get clientGone (): boolean {
+    return this.#ended || this.#socket?.destroyed === true
+  }
+
   /** The plugin's own work for this response is done (or the request ended). */
   get ended (): boolean {
     return this.#ended
