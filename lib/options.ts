@@ -59,6 +59,8 @@ export interface DbSessionPluginOptions {
   poolQueueInterval?: number
   /** Serve the newest waiter first while the queue is congested. */
   poolAdaptiveLifo?: boolean
+  /** Refuse at once a checkout that the queue ahead can't serve within its timeout (fast 503). */
+  poolFailFast?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
 }
@@ -81,6 +83,7 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   poolQueueTarget: 'queueTarget',
   poolQueueInterval: 'queueInterval',
   poolAdaptiveLifo: 'adaptiveLifo',
+  poolFailFast: 'failFast',
   onConnect: 'onConnect'
 })
 

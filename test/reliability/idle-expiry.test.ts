@@ -64,7 +64,12 @@ t.test('idle connections expired by the server', async (t) => {
   recordResult('idle-expiry', { variant: 'bare mysql2 connection, no pool', requests: 1, failures: bareResult === 'ok' ? 0 : 1, error: bareResult })
   for (const r of results) {
     t.equal(r.warm.failures, 0, `${r.name}: warm-up succeeds`)
-    t.equal(r.warmConnects, WARM, `${r.name}: ${WARM} connections opened while warm`)
+    if (r.name.startsWith('poolRecycle')) {
+      // A warm-up slower than the recycle age (a loaded machine) legitimately recycles some.
+      t.ok(r.warmConnects >= WARM, `${r.name}: at least ${WARM} connections opened while warm (${r.warmConnects})`)
+    } else {
+      t.equal(r.warmConnects, WARM, `${r.name}: ${WARM} connections opened while warm`)
+    }
     if (r.name !== 'neither') {
       t.equal(r.after.failures, 0, `${r.name}: zero failed requests after 3 s idle (${JSON.stringify(r.after.samples)})`)
     } else {
