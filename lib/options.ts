@@ -47,6 +47,8 @@ export interface DbSessionPluginOptions {
   poolQueueInterval?: number
   /** Serve the newest waiter first while the queue is congested. */
   poolAdaptiveLifo?: boolean
+  /** Refuse at once a checkout that the queue ahead can't serve within its timeout (fast 503). */
+  poolFailFast?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
 }
@@ -68,7 +70,8 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   leakDetectionThreshold: 'leakDetectionThreshold',
   poolQueueTarget: 'queueTarget',
   poolQueueInterval: 'queueInterval',
-  poolAdaptiveLifo: 'adaptiveLifo'
+  poolAdaptiveLifo: 'adaptiveLifo',
+  poolFailFast: 'failFast'
 })
 
 const PLUGIN_OPTION_NAMES = ['name', 'connection', 'pool', 'poolClass', 'logPoolStats', 'requestContext', ...Object.keys(PLUGIN_TO_POOL)]
