@@ -38,6 +38,8 @@ export interface AppSpec {
   queueTarget?: number
   queueInterval?: number
   adaptiveLifo?: boolean
+  /** Ours: `poolFailFast` (refuse at once a checkout the queue ahead cannot serve within its timeout). */
+  failFast?: boolean
   /** Ours: `poolTimeout` (ms); knex: `acquireTimeoutMillis`. mysql2's pool has no such bound. */
   poolTimeout?: number
   /** Fastify's `handlerTimeout` (ms), whatever the variant. */
@@ -173,7 +175,8 @@ async function withOurs (app: FastifyInstance, spec: AppSpec, probe: PoolProbe):
     ...(spec.requestContext === undefined ? {} : { requestContext: spec.requestContext }),
     ...(spec.queueTarget === undefined ? {} : { poolQueueTarget: spec.queueTarget }),
     ...(spec.queueInterval === undefined ? {} : { poolQueueInterval: spec.queueInterval }),
-    ...(spec.adaptiveLifo === undefined ? {} : { poolAdaptiveLifo: spec.adaptiveLifo })
+    ...(spec.adaptiveLifo === undefined ? {} : { poolAdaptiveLifo: spec.adaptiveLifo }),
+    ...(spec.failFast === undefined ? {} : { poolFailFast: spec.failFast })
   })
   probe.waiting = () => app.db.stats().waiting
   if (spec.viaCurrent === true) {

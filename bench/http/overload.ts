@@ -70,6 +70,7 @@ function variants (cfg: BenchConfig): OverloadVariant[] {
       spec: { ...spec('ours'), queueTarget: QUEUE_TARGET_MS, adaptiveLifo: true },
       ours: true
     },
+    { label: 'fastify-db-session + `poolFailFast: true`', short: 'ours, failFast', spec: { ...spec('ours'), failFast: true }, ours: true },
     { label: '@fastify/mysql shared pool', short: '@fastify/mysql', spec: spec('fastify-mysql'), ours: false },
     { label: '@fastify/mysql + request-scoped getConnection/release (by hand)', short: 'by hand', spec: spec('fastify-mysql-scoped'), ours: false },
     { label: 'knex (`knex.raw`)', short: 'knex', spec: spec('knex'), ours: false }
