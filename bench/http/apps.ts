@@ -38,7 +38,7 @@ export interface AppSpec {
   queueTarget?: number
   queueInterval?: number
   adaptiveLifo?: boolean
-  /** ours: `poolFailFast`. */
+  /** Ours: `poolFailFast` (refuse at once a checkout the queue ahead cannot serve within its timeout). */
   failFast?: boolean
   /** Ours: `poolTimeout` (ms); knex: `acquireTimeoutMillis`. mysql2's pool has no such bound. */
   poolTimeout?: number
