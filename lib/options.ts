@@ -49,6 +49,8 @@ export interface DbSessionPluginOptions {
   poolQueueInterval?: number
   /** Serve the newest waiter first while the queue is congested. */
   poolAdaptiveLifo?: boolean
+  /** Refuse at once a checkout that the queue ahead can't serve within its timeout (fast 503). */
+  poolFailFast?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean
   /** The pool's name in metrics and channel messages; default: the registration's `name`, else `host:port/database`. */
@@ -76,7 +78,8 @@ const PLUGIN_TO_POOL: Readonly<Record<string, keyof PoolOptions>> = Object.freez
   leakDetectionThreshold: 'leakDetectionThreshold',
   poolQueueTarget: 'queueTarget',
   poolQueueInterval: 'queueInterval',
-  poolAdaptiveLifo: 'adaptiveLifo'
+  poolAdaptiveLifo: 'adaptiveLifo',
+  poolFailFast: 'failFast'
 })
 
 const OBSERVE_OPTION_NAMES = ['poolName', 'openTelemetry', 'prometheus']

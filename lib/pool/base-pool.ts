@@ -93,6 +93,8 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   readonly #needsClock: boolean
   /** Stops statements still running on connections given back mid-statement. */
   readonly #killer: StatementKiller
+  /** How long checkouts hold their connection, for failFast's estimate of a wait. */
+  readonly #holdTime = new HoldTime()
   /** Whether anyone listens to the per-checkout events: emit() with rest arguments costs even with no listener. */
   readonly #hot: Record<HotEvent, boolean> = { checkout: false, checkin: false, reset: false }
 
@@ -104,7 +106,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     this.#creator = creator
     this._opts = resolvePoolOptions(options)
     this._log = this._opts.logger ?? defaultLogger()
-    this.#needsClock = this._opts.recycle >= 0 || this._opts.prePing
+    this.#needsClock = this._opts.recycle >= 0 || this._opts.prePing || this._opts.failFast
     this.#killer = new StatementKiller(() => this.#create(), this._opts.resetTimeout, this._log)
     // 'newListener' fires before the listener is added, 'removeListener' after it is removed.
     const self = this as EventEmitter
@@ -141,6 +143,16 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   protected abstract _stopAccepting (): void
   /** Slots currently checked out. */
   protected abstract _outstanding (): number
+
+  /**
+   * How long a checkout queued behind `ahead` others would wait with `slots` connections turning
+   * over: (ahead + 1) returns are needed, and they come at slots / mean-hold-time per ms. Undefined
+   * until enough checkouts were measured to trust the mean.
+   */
+  protected _expectedWait (ahead: number, slots: number): number | undefined {
+    const mean = this.#holdTime.mean()
+    return mean === undefined ? undefined : (ahead + 1) * mean / slots
+  }
 
   /** The configured checkout timeout, in ms. */
   timeout (): number {
@@ -350,6 +362,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   checkin (handle: PooledConnection, record: ConnectionRecord, state: HandleState): Promise<void> | undefined {
     handle.leak?.returned()
     if (poolChannels.checkin.hasSubscribers) publishCheckin(this, record, handle.checkedOutAt, false)
+    if (this._opts.failFast) this.#holdTime.add(performance.now() - handle.checkedOutAt)
     const conn = record.connection
     if (conn === null || record.broken) {
       this._drop(record, new Error('Connection was broken while checked out'))
@@ -484,6 +497,21 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
 }
 
 function noop (): void {}
+
+/** An exponentially weighted mean of hold times that follows a change of load within ~20 checkouts. */
+class HoldTime {
+  #mean = 0
+  #samples = 0
+
+  add (ms: number): void {
+    this.#samples++
+    this.#mean += (ms - this.#mean) / Math.min(this.#samples, 10)
+  }
+
+  mean (): number | undefined {
+    return this.#samples < 20 ? undefined : this.#mean
+  }
+}
 
 /**
  * The slow checkout, rejected as soon as `signal` aborts. The work goes on (a connect can't be

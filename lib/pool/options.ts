@@ -53,6 +53,12 @@ export interface PoolOptions {
   queueInterval?: number
   /** While the queue is congested (see queueInterval), serve the newest waiter first: it has the most time left. */
   adaptiveLifo?: boolean
+  /**
+   * Refuse a checkout at once (PoolTimeoutError) when the queue ahead of it cannot be served
+   * within its timeout, judged from the measured time connections are held: the 503 comes now
+   * instead of after the whole wait, and the capacity goes to checkouts that can make it.
+   */
+  failFast?: boolean
   /** Where warnings and errors go; defaults to a pino logger at `warn`. */
   logger?: PoolLogger
   /** AssertionPool only: remember where the outstanding checkout happened. */
@@ -80,6 +86,7 @@ export const defaultPoolOptions: Readonly<ResolvedPoolOptions> = Object.freeze({
   queueTarget: 0,
   queueInterval: 100,
   adaptiveLifo: false,
+  failFast: false,
   logger: undefined,
   storeTraceback: true
 })
@@ -170,6 +177,7 @@ export function resolvePoolOptions (options: PoolOptions | undefined): ResolvedP
     queueTarget: duration('queueTarget', o.queueTarget, 0),
     queueInterval: duration('queueInterval', o.queueInterval, 1),
     adaptiveLifo: boolean('adaptiveLifo', o.adaptiveLifo),
+    failFast: boolean('failFast', o.failFast),
     logger: o.logger === undefined ? undefined : checkLogger('logger', o.logger),
     storeTraceback: boolean('storeTraceback', o.storeTraceback)
   }

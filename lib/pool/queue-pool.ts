@@ -99,6 +99,15 @@ export class QueuePool extends Pool {
     const own = limit < poolTimeout
     const timeout = own ? Math.max(0, limit) : poolTimeout
     if (timeout === 0) return Promise.reject(this.#timeoutError(timeout, performance.now()))
+    if (this._opts.failFast && this.#maxOverflow !== -1) {
+      // The queue ahead can't be served in time: say so now, not after the whole wait. The
+      // estimate needs (ahead + 1) returns, so it only refuses deep queues, where it is accurate.
+      const expected = this._expectedWait(this.#waiters.length, this.#poolSize + this.#maxOverflow)
+      if (expected !== undefined && expected > timeout) {
+        this._counters.refused++
+        return Promise.reject(this.#timeoutError(timeout, performance.now()))
+      }
+    }
     return new Promise<PooledConnection>((resolve, reject) => {
       const since = performance.now()
       const waiter: Waiter = {

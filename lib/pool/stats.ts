@@ -27,10 +27,12 @@ export interface PoolStats {
   recycles: number
   /** Counter: checkouts abandoned by their caller (AbortSignal) while waiting or connecting; none got a connection. */
   abandoned: number
+  /** Counter: checkouts refused at once by `failFast` because the queue ahead could not be served in time (also counted in `timeouts`). */
+  refused: number
 }
 
-export type PoolCounters = Pick<PoolStats, 'connects' | 'connectErrors' | 'checkouts' | 'timeouts' | 'invalidations' | 'recycles' | 'abandoned'>
+export type PoolCounters = Pick<PoolStats, 'connects' | 'connectErrors' | 'checkouts' | 'timeouts' | 'invalidations' | 'recycles' | 'abandoned' | 'refused'>
 
 export function newCounters (): PoolCounters {
-  return { connects: 0, connectErrors: 0, checkouts: 0, timeouts: 0, invalidations: 0, recycles: 0, abandoned: 0 }
+  return { connects: 0, connectErrors: 0, checkouts: 0, timeouts: 0, invalidations: 0, recycles: 0, abandoned: 0, refused: 0 }
 }

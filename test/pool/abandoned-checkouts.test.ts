@@ -188,3 +188,52 @@ t.test('adaptive LIFO: while congested the newest waiter is served first; FIFO o
   t.same(order, [2, 1, 0], 'newest first while the queue stayed congested')
   t.equal(pool.checkedout(), 0)
 })
+
+t.test('failFast: a checkout the queue ahead cannot serve in time is refused at once; the others are served', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 600, failFast: true })
+  // Teach the pool how long a checkout holds its connection: ~40 ms.
+  for (let i = 0; i < 25; i++) {
+    const h = await pool.connect()
+    await sleep(40)
+    await h.close()
+  }
+  const held = await pool.connect()
+  const start = performance.now()
+  const outcomes = Array.from({ length: 20 }, async (_v, i) => {
+    try {
+      const h = await pool.connect()
+      const servedAt = performance.now() - start
+      await sleep(40)
+      await h.close()
+      return { i, servedAt, err: undefined, at: servedAt }
+    } catch (err) {
+      return { i, err, at: performance.now() - start, servedAt: -1 }
+    }
+  })
+  // Synchronously decided: position k needs (k + 1) returns of ~40 ms each.
+  const refused = pool.stats().refused
+  t.ok(refused >= 2 && refused <= 8, `the deepest positions are refused at once (${refused} of 20)`)
+  t.equal(pool.stats().waiting, 20 - refused)
+  await held.close()
+  const results = await Promise.all(outcomes)
+  for (const r of results) {
+    if (r.err !== undefined) {
+      t.ok(r.err instanceof PoolTimeoutError, `position ${r.i}: PoolTimeoutError`)
+      t.ok(r.i >= 20 - refused, `position ${r.i} refused: it could not have been served in 600 ms ((k + 1) × 40 ms > 600)`)
+      t.ok(r.at < 100, `position ${r.i} refused fast (${r.at.toFixed(0)} ms)`)
+    } else {
+      t.ok(r.i < 20 - refused, `position ${r.i} accepted and served at ${r.servedAt.toFixed(0)} ms`)
+    }
+  }
+  t.equal(pool.checkedout(), 0)
+})
+
+t.test('failFast refuses nothing before it has measured enough checkouts', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 300, failFast: true })
+  const held = await pool.connect()
+  const waits = Array.from({ length: 20 }, () => pool.connect())
+  t.equal(pool.stats().waiting, 20, 'all queued: no estimate yet')
+  t.equal(pool.stats().refused, 0)
+  await held.close()
+  for (const w of waits) await (await w).close()
+})
