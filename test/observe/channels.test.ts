@@ -9,7 +9,7 @@ import { poolChannels, sessionChannels } from '../../lib/observe/channels'
 import { setPoolName } from '../../lib/observe/pool-name'
 import { Session } from '../../lib/session/session'
 import { buildApp, listen, request } from '../plugin/_helpers'
-import { realPool, sleep } from '../helpers/pool'
+import { admin, realPool, sleep } from '../helpers/pool'
 
 interface Seen { channel: string, message: PoolMessage }
 
@@ -152,6 +152,21 @@ t.test('a session publishes acquired and released inside the pool checkout and c
   seen.length = 0
   await new Session(pool).close()
   t.same(names(seen), [])
+})
+
+t.test('a session that loses its connection reports it released, and acquired again for the next one', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 2 })
+  const adminConn = await admin(t)
+  const seen = subscribeAll(t, (m) => m.pool === pool)
+  const session = new Session(pool, { requestId: 'r-1' })
+  const [rows] = await session.query('SELECT CONNECTION_ID() AS id')
+  await adminConn.query(`KILL ${Number((rows as Array<{ id: number }>)[0].id)}`)
+  await t.rejects(session.query('SELECT 1'))
+  await session.query('SELECT 1') // outside a transaction the session takes a new connection
+  await session.close()
+  const lifecycle = names(seen).filter((c) => c === 'acquired' || c === 'released')
+  t.same(lifecycle, ['acquired', 'released', 'acquired', 'released'], 'balanced')
+  t.ok(names(seen).includes('invalidate'))
 })
 
 t.test('over HTTP, each request\'s session carries its request id, in order per request', async (t) => {
