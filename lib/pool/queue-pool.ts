@@ -217,7 +217,8 @@ export class QueuePool extends Pool {
     const waiter = this.#nextWaiter()
     if (waiter !== undefined) {
       // Resolve with the handle itself where possible: a promise would cost two more microtask hops.
-      waiter.resolve(this._checkoutNow(record) ?? this._checkoutSlow(record, false, waiter.signal))
+      // The slow path goes through _checkout so that an abort while reconnecting rejects at once.
+      waiter.resolve(this._checkoutNow(record) ?? this._checkout(record, false, waiter.signal))
       return
     }
     if (this.#poolSize === 0 || this.#idle.length < this.#poolSize) {
