@@ -26,7 +26,8 @@ async function main (): Promise<number> {
       seed: values.seed === undefined ? undefined : Number(values.seed),
       maxCommands: Number(values['max-commands']),
       url,
-      admin
+      admin,
+      progress: { every: 500, report: (runs, steps, ms) => console.log(`  ${runs} sequences, ${steps} steps, ${(ms / 1000).toFixed(0)} s, no counterexample so far`) }
     })
     const rate = (result.runs / (result.ms / 1000)).toFixed(1)
     console.log(`model run: ${result.runs} sequences (${rate}/s), ${result.commands} steps checked, ${(result.ms / 1000).toFixed(1)} s, seed ${result.seed}`)
