@@ -18,6 +18,10 @@ async function main (): Promise<number> {
     }
   })
   const server = values['private-server'] ? await startPrivateServer() : undefined
+  // Stopped by hand (a long run): take the private server down too.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => { void (server?.remove() ?? Promise.resolve()).finally(() => process.exit(130)) })
+  }
   const url = server?.url ?? await databaseUrl()
   const admin = await adminConnection(url)
   try {
