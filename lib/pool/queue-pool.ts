@@ -231,7 +231,8 @@ export class QueuePool extends Pool {
     if (waiter !== undefined) {
       // Resolve with the handle itself where possible: a promise would cost two more microtask hops.
       record.waitSince = waiter.since
-      waiter.resolve(this._checkoutNow(record) ?? this._checkoutSlow(record, false, waiter.signal))
+      // The slow path goes through _checkout so that an abort while reconnecting rejects at once.
+      waiter.resolve(this._checkoutNow(record) ?? this._checkout(record, false, waiter.signal))
       return
     }
     if (this.#poolSize === 0 || this.#idle.length < this.#poolSize) {

@@ -406,7 +406,7 @@ export class Session {
       this.#conn = null
       if (conn !== null) {
         this.#heldMs += performance.now() - this.#heldSince
-        if (sessionChannels.released.hasSubscribers) publishSessionReleased(this, this.#pool, this.#requestId, this.#heldMs, this.#queries)
+        if (sessionChannels.released.hasSubscribers) publishSessionReleased(this, conn.owner as Pool, this.#requestId, this.#heldMs, this.#queries)
         conn.invalidate(err) // no-op when the handle already dropped it
       }
       this.#transactionLost(err)

@@ -18,6 +18,10 @@ async function main (): Promise<number> {
     }
   })
   const server = values['private-server'] ? await startPrivateServer() : undefined
+  // Stopped by hand (a long run): take the private server down too.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => { void (server?.remove() ?? Promise.resolve()).finally(() => process.exit(130)) })
+  }
   const url = server?.url ?? await databaseUrl()
   const admin = await adminConnection(url)
   try {
@@ -26,7 +30,8 @@ async function main (): Promise<number> {
       seed: values.seed === undefined ? undefined : Number(values.seed),
       maxCommands: Number(values['max-commands']),
       url,
-      admin
+      admin,
+      progress: { every: 500, report: (runs, steps, ms) => console.log(`  ${runs} sequences, ${steps} steps, ${(ms / 1000).toFixed(0)} s, no counterexample so far`) }
     })
     const rate = (result.runs / (result.ms / 1000)).toFixed(1)
     console.log(`model run: ${result.runs} sequences (${rate}/s), ${result.commands} steps checked, ${(result.ms / 1000).toFixed(1)} s, seed ${result.seed}`)

@@ -136,7 +136,15 @@ export async function runSequence (options: ModelOptions, cmds: Iterable<Cmd>, u
 export interface ModelRunResult { runs: number, commands: number, ms: number, seed: number, failure: string | undefined }
 
 /** The property: any sequence of operations keeps the real pool in step with the model. */
-export async function runModel (params: { runs: number, seed?: number, maxCommands?: number, url: string, admin: mysql.Connection }): Promise<ModelRunResult> {
+export async function runModel (params: {
+  runs: number,
+  seed?: number,
+  maxCommands?: number,
+  url: string,
+  admin: mysql.Connection,
+  /** Called after every `every` sequences (long runs report as they go). */
+  progress?: { every: number, report: (runs: number, steps: number, ms: number) => void }
+}): Promise<ModelRunResult> {
   const seed = params.seed ?? Math.floor(Math.random() * 0x7fffffff)
   let commands = 0
   let runs = 0
@@ -144,6 +152,7 @@ export async function runModel (params: { runs: number, seed?: number, maxComman
   const property = fc.asyncProperty(optionsArbitrary, fc.commands(commandArbitraries, { maxCommands: params.maxCommands ?? 30, size: 'max' }), async (options, cmds) => {
     runs++
     commands += await runSequence(options, cmds, params.url, params.admin)
+    if (params.progress !== undefined && runs % params.progress.every === 0) params.progress.report(runs, commands, Date.now() - started)
   })
   const details = await fc.check(property, { numRuns: params.runs, seed, endOnFailure: false })
   return {

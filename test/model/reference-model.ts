@@ -27,6 +27,8 @@ export interface ModelSlot {
   alive: boolean
   /** Handed out at least once (the harness has seen its real slot). */
   seen: boolean
+  /** (Re)connected since it was last handed out (e.g. by a checkout that was then abandoned). */
+  reopened: boolean
 }
 
 export type Fault = 'fail' | 'hang'
@@ -56,7 +58,7 @@ export interface ModelOptions {
   closeTimeout: number
 }
 
-interface Open { slot: ModelSlot, isNew: boolean, pending: Pending, reconnect: boolean }
+interface Open { slot: ModelSlot, isNew: boolean, pending: Pending }
 
 export class PoolModel {
   readonly size: number
@@ -171,7 +173,7 @@ export class PoolModel {
       const i = this.pending.findIndex((p) => p.id === pendingId)
       const p = this.pending[i]
       this.pending.splice(i, 1)
-      this.#opened(p.slot as ModelSlot, p.isNew as boolean, p, !(p.isNew as boolean))
+      this.#opened(p.slot as ModelSlot, p.isNew as boolean, p)
     })
   }
 
@@ -249,7 +251,7 @@ export class PoolModel {
   }
 
   #newSlot (): ModelSlot {
-    return { key: this.#nextKey++, epoch: this.epoch, state: 'empty', generation: this.generation, openedAt: this.clock, alive: true, seen: false }
+    return { key: this.#nextKey++, epoch: this.epoch, state: 'empty', generation: this.generation, openedAt: this.clock, alive: true, seen: false, reopened: false }
   }
 
   #checkoutNew (p: Pending): void {
@@ -263,12 +265,12 @@ export class PoolModel {
 
   #checkout (slot: ModelSlot, isNew: boolean, p: Pending): void {
     if (slot.state === 'live' && !this.#stale(slot)) {
-      this.#handOut(slot, p, false)
+      this.#handOut(slot, p)
       return
     }
     // Reconnect (empty slot) or recycle (stale): the old connection is closed first.
     slot.state = 'empty'
-    this.#opens.push({ slot, isNew, pending: p, reconnect: !isNew })
+    this.#opens.push({ slot, isNew, pending: p })
   }
 
   #runOpen (open: Open): void {
@@ -285,13 +287,14 @@ export class PoolModel {
       this.pending.push(open.pending)
       return
     }
-    this.#opened(open.slot, open.isNew, open.pending, open.reconnect)
+    this.#opened(open.slot, open.isNew, open.pending)
   }
 
-  #opened (slot: ModelSlot, isNew: boolean, p: Pending, reconnect: boolean): void {
+  #opened (slot: ModelSlot, isNew: boolean, p: Pending): void {
     slot.state = 'live'
     slot.generation = this.generation
     slot.openedAt = this.clock
+    slot.reopened = true
     if (this.closedAll) {
       // Opened after close() gave up: refused, and the late connection closed.
       if (p.abandoned !== true) this.outcomes.push({ id: p.id, ok: false, error: 'closed' })
@@ -299,13 +302,14 @@ export class PoolModel {
       return
     }
     if (p.abandoned === true) return this.#returnSlot(slot)
-    this.#handOut(slot, p, reconnect)
+    this.#handOut(slot, p)
   }
 
-  #handOut (slot: ModelSlot, p: Pending, reconnected: boolean): void {
+  #handOut (slot: ModelSlot, p: Pending): void {
     this.held.set(p.id, slot)
-    this.outcomes.push({ id: p.id, ok: true, slot, firstSight: !slot.seen, reconnected })
+    this.outcomes.push({ id: p.id, ok: true, slot, firstSight: !slot.seen, reconnected: slot.reopened })
     slot.seen = true
+    slot.reopened = false
   }
 
   #checkoutFailed (slot: ModelSlot, isNew: boolean): void {
