@@ -69,7 +69,10 @@ t.test('plugin options map onto pool options and report the plugin name', async 
   const r = resolvePluginOptions({ connection: 'mysql://root@127.0.0.1/test', poolTimeout: 100, poolRecycle: 1000, poolSize: 2 })
   t.match(r.poolOptions, { timeout: 100, recycle: 1000, poolSize: 2 })
   t.equal(r.poolClass, 'queue')
-  t.equal(r.logPoolStats, true)
+  t.equal(r.logPoolStats, 'gauges', 'the gauges on every request line by default')
+  t.equal(resolvePluginOptions({ connection: 'mysql://x/test', logPoolStats: 'full' }).logPoolStats, 'full')
+  t.equal(resolvePluginOptions({ connection: 'mysql://x/test', logPoolStats: false }).logPoolStats, false)
+  t.throws(() => resolvePluginOptions({ connection: 'mysql://x/test', logPoolStats: 'all' as never }), { option: 'logPoolStats', message: /true, false or 'full'/ })
   const err = t.throws(() => resolvePluginOptions({ connection: 'mysql://x/test', poolTimeout: -1 })) as InvalidOptionError
   t.equal(err.option, 'poolTimeout')
   t.match(err.message, /^Invalid option poolTimeout: expected/)

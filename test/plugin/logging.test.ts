@@ -56,6 +56,25 @@ t.test('dbPool on every request completed line, dbSession only when the db was u
   await assertSettled(t, app, db)
 })
 
+t.test('the gauges by default, the whole snapshot with logPoolStats: \'full\'', async (t) => {
+  for (const mode of [undefined, 'full'] as const) {
+    const { app, logs } = await buildApp(t, {
+      plugin: mode === undefined ? {} : { logPoolStats: mode },
+      setup (app) {
+        app.get('/db', async (request) => {
+          await request.db.query('SELECT 1')
+          return { ok: true }
+        })
+      }
+    })
+    await app.inject('/db')
+    const pool = completedLines(logs)[0].dbPool as Record<string, unknown>
+    t.same(Object.keys(pool).slice(0, 5), ['size', 'checkedIn', 'checkedOut', 'overflow', 'waiting'])
+    if (mode === 'full') t.match(pool, { checkouts: 1, connects: 1, timeouts: 0 }, 'full: the counters too')
+    else t.same(Object.keys(pool).length, 5, 'default: the five gauges only')
+  }
+})
+
 t.test('logPoolStats: false leaves the request completed line alone', async (t) => {
   const db = await admin(t)
   const { app, logs } = await buildApp(t, {

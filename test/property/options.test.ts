@@ -51,9 +51,11 @@ function assertNamedError (err: unknown, given: object | unknown): void {
   if (err.code !== 'FST_DB_INVALID_OPTION') throw new Error(`code ${err.code}`)
   if (!err.message.includes(err.option.replace(/^connection\..*/, 'connection'))) throw new Error(`message does not name ${err.option}: ${err.message}`)
   const keys = given !== null && typeof given === 'object' ? Object.keys(given) : []
+  // A pool whose value is undefined was not given: `{ pool: undefined }` still lacks a connection.
+  const hasPool = keys.includes('pool') && (given as { pool?: unknown }).pool !== undefined
   const top = err.option.startsWith('connection.') ? 'connection' : err.option
   // `connection` is the one required option: it may be blamed for being missing.
-  const missingConnection = top === 'connection' && !keys.includes('pool')
+  const missingConnection = top === 'connection' && !hasPool
   if (top !== 'options' && !keys.includes(top) && !missingConnection) throw new Error(`blames ${err.option}, not an option given (${keys.join(', ')})`)
 }
 
