@@ -6,6 +6,8 @@ import { dbSession } from './plugin/plugin'
 
 export { dbSession }
 export default dbSession
+export type { DbSessions, DbFacades } from './plugin/plugin'
+export type { RouteDbConfig } from './plugin/route-config'
 
 export { Session, type SessionOptions, type SessionStats } from './session/session'
 export type { IsolationLevel, TransactionOptions, TransactionRunOptions } from './session/transaction-options'
