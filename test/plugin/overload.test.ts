@@ -4,7 +4,9 @@
  * handlerTimeout the wait never outlasts the handler's time.
  */
 import http from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type { Connection } from 'mysql2/promise'
 import { admin, sleep, until } from '../helpers/pool'
 import { assertSettled, buildApp, deferred, listen, request } from './_helpers'
 
@@ -18,11 +20,15 @@ function abandonAfter (url: string, ms: number): Promise<void> {
   })
 }
 
-t.test('clients that give up while queued leave the queue at once; only live requests get a connection', async (t) => {
+/**
+ * An app whose `/hold` route keeps its connection until `release` resolves, and whose `/q` route
+ * runs one statement: a pool of `poolSize` held by slow requests, queued fast ones behind them.
+ */
+async function holdingApp (t: Test, poolSize: number, poolTimeout: number): Promise<{ db: Connection, app: FastifyInstance, url: string, release: { resolve: () => void } }> {
   const db = await admin(t)
   const release = deferred()
   const { app } = await buildApp(t, {
-    plugin: { poolSize: 1, maxOverflow: 0, poolTimeout: 10_000 },
+    plugin: { poolSize, maxOverflow: 0, poolTimeout },
     setup (app) {
       app.get('/hold', async (request) => {
         await request.db.query('SELECT 1')
@@ -35,7 +41,11 @@ t.test('clients that give up while queued leave the queue at once; only live req
       })
     }
   })
-  const url = await listen(app)
+  return { db, app, url: await listen(app), release }
+}
+
+t.test('clients that give up while queued leave the queue at once; only live requests get a connection', async (t) => {
+  const { db, app, url, release } = await holdingApp(t, 1, 10_000)
   const holding = request(`${url}/hold`)
   await until(() => app.db.stats().checkedOut === 1, 2000, 'the slow request to hold the connection')
   const gaveUp = Array.from({ length: 5 }, () => abandonAfter(`${url}/q`, 150))
@@ -53,23 +63,7 @@ t.test('clients that give up while queued leave the queue at once; only live req
 })
 
 t.test('hundreds of queued aborts: waiting back to 0, checkouts count only live requests, no leak', async (t) => {
-  const db = await admin(t)
-  const release = deferred()
-  const { app } = await buildApp(t, {
-    plugin: { poolSize: 2, maxOverflow: 0, poolTimeout: 20_000 },
-    setup (app) {
-      app.get('/hold', async (request) => {
-        await request.db.query('SELECT 1')
-        await release.promise
-        return { ok: true }
-      })
-      app.get('/q', async (request) => {
-        await request.db.query('SELECT 1')
-        return { ok: true }
-      })
-    }
-  })
-  const url = await listen(app)
+  const { db, app, url, release } = await holdingApp(t, 2, 20_000)
   const holding = [request(`${url}/hold`), request(`${url}/hold`)]
   await until(() => app.db.stats().checkedOut === 2, 2000, 'both connections held')
   const dead = Array.from({ length: 200 }, (_v, i) => abandonAfter(`${url}/q`, 1500 + (i % 50) * 4))

@@ -8,7 +8,7 @@ import type { FieldPacket, QueryResult, RowDataPacket } from 'mysql2'
 import mysql from 'mysql2/promise'
 import dbSession, {
   dbSession as namedPlugin, DbError, DbFacade, InvalidOptionError, Pool, PoolClosedError, PooledConnection, PoolTimeoutError,
-  QueuePool, Session, SessionClosedError, type DbErrorCode, type DbSessionPluginOptions, type PoolOptions, type PoolStats
+  QueuePool, Session, SessionClosedError, type DbErrorCode, type DbSessionPluginOptions, type DbStats, type PoolOptions, type PoolStats
 } from '../../lib/index'
 
 const app = Fastify()
@@ -36,7 +36,8 @@ describe('app', () => {
   test('app.db and app.dbs.NAME are facades over a pool', () => {
     expect(app.db).type.toBe<DbFacade>()
     expect(app.dbs.reports).type.toBe<DbFacade>()
-    expect(app.db.stats()).type.toBe<PoolStats>()
+    expect(app.db.stats()).type.toBe<DbStats>()
+    expect(app.db.stats()).type.toBeAssignableTo<PoolStats>()
     expect(app.db.pool).type.toBeAssignableTo<Pool>()
     expect(app.db.session()).type.toBe<Session>()
   })
