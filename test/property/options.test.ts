@@ -53,7 +53,8 @@ function assertNamedError (err: unknown, given: object | unknown): void {
   const keys = given !== null && typeof given === 'object' ? Object.keys(given) : []
   // A pool whose value is undefined was not given: `{ pool: undefined }` still lacks a connection.
   const hasPool = keys.includes('pool') && (given as { pool?: unknown }).pool !== undefined
-  const top = err.option.startsWith('connection.') ? 'connection' : err.option
+  // `connection.user`, `connection[1]`, `replicas[0].poolSize`: the option the user gave is the first part.
+  const top = /^(connection|replicas)[.[]/.test(err.option) ? err.option.split(/[.[]/)[0] : err.option
   // `connection` is the one required option: it may be blamed for being missing.
   const missingConnection = top === 'connection' && !hasPool
   if (top !== 'options' && !keys.includes(top) && !missingConnection) throw new Error(`blames ${err.option}, not an option given (${keys.join(', ')})`)
