@@ -62,11 +62,6 @@ export class RequestScope implements CancelSignal {
     return this.#ended || this.#socket?.destroyed === true
   }
 
-  /** The plugin's own work for this response is done (or the request ended). */
-  get ended (): boolean {
-    return this.#ended
-  }
-
   // CancelSignal, so that a checkout waiting for the pool is abandoned when the request ends.
   get aborted (): boolean {
     return this.#ended

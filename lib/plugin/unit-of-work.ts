@@ -62,12 +62,12 @@ export async function endOfHandler (session: Session, failed: boolean, request: 
  * write); with nothing uncommitted it proceeds, and the session runs in autocommit from then on.
  * Commit first (`await request.db.commit()`), then hijack.
  */
-export function guardHijack (reply: FastifyReply, scopeOf: (request: FastifyRequest) => RequestScope | null, index: number): void {
+export function guardHijack (reply: FastifyReply, scopeOf: (request: FastifyRequest) => RequestScope, index: number): void {
   const hijack = reply.hijack
   reply.hijack = function guardedHijack (this: FastifyReply): FastifyReply {
     const scope = scopeOf(this.request)
-    scope?.sessions[index]?.leaveUnitOfWork()
-    if (scope !== null) scope.hijacked |= 1 << index
+    scope.sessions[index]?.leaveUnitOfWork()
+    scope.hijacked |= 1 << index
     return hijack.call(this)
   }
 }
