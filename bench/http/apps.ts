@@ -12,6 +12,7 @@ import knexFactory from 'knex'
 import mysql from 'mysql2/promise'
 import pino from 'pino'
 import { dbSession, type ResetOnReturn } from '../../lib'
+import { FAST_REFUSAL_MS } from './goals'
 
 export const READ_SQL = 'SELECT id, name, price, n FROM bench_items WHERE id = ?'
 export const WRITE_SQL = 'UPDATE bench_items SET n = n + 1 WHERE id = ?'
@@ -44,6 +45,8 @@ export interface AppSpec {
   poolTimeout?: number
   /** Fastify's `handlerTimeout` (ms), whatever the variant. */
   handlerTimeout?: number
+  /** Time every 503 in the server (Fastify's `reply.elapsedTime` at onResponse), for the overload section. */
+  time503?: boolean
 }
 
 /** What the server process can report about its pool while under load (the overload section). */
@@ -52,6 +55,10 @@ export interface PoolProbe {
   waiting: () => number
   /** Statements that completed (whether or not their client was still there to get the answer). */
   statements: number
+  /** Ours: checkouts refused at once (`refused`) and checkouts that waited out their whole timeout. */
+  timeouts?: () => { refused: number, waitedOut: number }
+  /** With `time503`: 503s answered, how many took ≥ 10 ms in the server, and the slowest (ms). */
+  served503: { count: number, slow: number, maxMs: number }
 }
 
 export interface BuiltApp {
@@ -179,6 +186,10 @@ async function withOurs (app: FastifyInstance, spec: AppSpec, probe: PoolProbe):
     ...(spec.failFast === undefined ? {} : { poolFailFast: spec.failFast })
   })
   probe.waiting = () => app.db.stats().waiting
+  probe.timeouts = () => {
+    const s = app.db.stats()
+    return { refused: s.refused, waitedOut: s.timeouts - s.refused }
+  }
   if (spec.viaCurrent === true) {
     // The route asks the async context for its session, as a service module would (issue #13).
     addRoutes(app, probe, async (_request, sql, values) => (await app.db.current().query(sql, values))[0])
@@ -197,7 +208,19 @@ export async function buildApp (spec: AppSpec): Promise<BuiltApp> {
     logger: loggerOption(spec),
     ...(spec.handlerTimeout === undefined ? {} : { handlerTimeout: spec.handlerTimeout })
   })
-  const probe: PoolProbe = { waiting: () => 0, statements: 0 }
+  const probe: PoolProbe = { waiting: () => 0, statements: 0, served503: { count: 0, slow: 0, maxMs: 0 } }
+  if (spec.time503 === true) {
+    const served = probe.served503
+    app.addHook('onResponse', (_request, reply, done) => {
+      if (reply.statusCode === 503) {
+        const ms = reply.elapsedTime
+        served.count++
+        if (ms >= FAST_REFUSAL_MS) served.slow++
+        if (ms > served.maxMs) served.maxMs = ms
+      }
+      done()
+    })
+  }
   switch (spec.kind) {
     case 'no-db':
       addRoutes(app, probe, async (_request, sql, values) => (sql === WRITE_SQL ? { affectedRows: 1 } : [{ id: values[0], name: `item-${String(values[0])}`, price: '0.00', n: 0 }]))

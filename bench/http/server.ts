@@ -14,7 +14,7 @@ import { SelfProfiler } from './self-profiler'
 export type ServerMessage =
   | { type: 'ready', port: number }
   | { type: 'error', message: string }
-  | { type: 'probe', waitingPeak: number, statements: number, samples: number, cpuMicros: number }
+  | { type: 'probe', waitingPeak: number, statements: number, samples: number, cpuMicros: number, refused: number, waitedOut: number, served503: { count: number, slow: number, maxMs: number } }
   | { type: 'profiled', cpuMicros: number }
 
 export type ParentMessage = 'stop' | 'probe-start' | 'probe-start-cpu' | 'probe-read' | 'profile-start' | { type: 'profile-stop', file: string }
@@ -32,6 +32,8 @@ class WaitingSampler {
   #samples = 0
   #statementsAtStart = 0
   #cpuAtStart: NodeJS.CpuUsage | undefined
+  #timeoutsAtStart = { refused: 0, waitedOut: 0 }
+  #served503AtStart = { count: 0, slow: 0 }
   readonly #probe: PoolProbe
 
   constructor (probe: PoolProbe) {
@@ -43,6 +45,9 @@ class WaitingSampler {
     this.#samples = 0
     this.#statementsAtStart = this.#probe.statements
     this.#cpuAtStart = process.cpuUsage()
+    this.#timeoutsAtStart = this.#probe.timeouts?.() ?? { refused: 0, waitedOut: 0 }
+    this.#served503AtStart = { count: this.#probe.served503.count, slow: this.#probe.served503.slow }
+    this.#probe.served503.maxMs = 0
     clearInterval(this.#timer)
     this.#timer = undefined
     if (!sampleWaiting) return
@@ -57,7 +62,21 @@ class WaitingSampler {
     const cpu = process.cpuUsage(this.#cpuAtStart)
     clearInterval(this.#timer)
     this.#timer = undefined
-    return { type: 'probe', waitingPeak: this.#peak, statements: this.#probe.statements - this.#statementsAtStart, samples: this.#samples, cpuMicros: cpu.user + cpu.system }
+    const timeouts = this.#probe.timeouts?.() ?? { refused: 0, waitedOut: 0 }
+    return {
+      type: 'probe',
+      waitingPeak: this.#peak,
+      statements: this.#probe.statements - this.#statementsAtStart,
+      samples: this.#samples,
+      cpuMicros: cpu.user + cpu.system,
+      refused: timeouts.refused - this.#timeoutsAtStart.refused,
+      waitedOut: timeouts.waitedOut - this.#timeoutsAtStart.waitedOut,
+      served503: {
+        count: this.#probe.served503.count - this.#served503AtStart.count,
+        slow: this.#probe.served503.slow - this.#served503AtStart.slow,
+        maxMs: this.#probe.served503.maxMs
+      }
+    }
   }
 }
 

@@ -112,6 +112,11 @@ export interface ProbeReading {
   samples: number
   /** CPU time (user + system) the server used, µs. */
   cpuMicros: number
+  /** Ours: checkouts the pool refused at once, and checkouts that waited out their whole timeout. */
+  refused: number
+  waitedOut: number
+  /** With `time503`: the 503s as the server saw them, from its arrival to the end of its answer. */
+  served503: { count: number, slow: number, maxMs: number }
 }
 
 /** Stops the sampler and returns what it saw since `startProbe`. */
@@ -126,7 +131,7 @@ export function readProbe (server: RunningServer, ms = 5000): Promise<ProbeReadi
       if (msg.type !== 'probe') return
       clearTimeout(timer)
       child.off('message', onMessage)
-      resolve({ waitingPeak: msg.waitingPeak, statements: msg.statements, samples: msg.samples, cpuMicros: msg.cpuMicros })
+      resolve({ waitingPeak: msg.waitingPeak, statements: msg.statements, samples: msg.samples, cpuMicros: msg.cpuMicros, refused: msg.refused, waitedOut: msg.waitedOut, served503: msg.served503 })
     }
     child.on('message', onMessage)
     send(child, 'probe-read', (err) => {

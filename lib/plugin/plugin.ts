@@ -37,7 +37,7 @@ import { nestedCheckoutProbe } from './nested-checkout'
 import { currentRequest, inRequestContext } from './request-context'
 import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
 import { resolveRouteConfig, type RouteDbConfig, type RouteDbSettings } from './route-config'
-import { endOfHandler, guardHijack } from './unit-of-work'
+import { endOfHandlerNow, guardHijack } from './unit-of-work'
 
 /** `request.dbs`: the request's session of each named registration. Augment it for exact names. */
 export interface DbSessions { readonly [name: string]: Session }
@@ -226,7 +226,12 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     }
     // A client already gone (its socket destroyed, the close event not yet run) gets no commit.
     const failed = state(request)[kFailed] || reply.statusCode >= 400 || scope.clientGone
-    endOfHandler(session, failed, request).then(() => finish(request, done, null, payload), (err: Error) => {
+    const ending = endOfHandlerNow(session, failed, request)
+    if (ending === undefined) {
+      finish(request, done, null, payload)
+      return
+    }
+    ending.then(() => finish(request, done, null, payload), (err: Error) => {
       state(request)[kFailed] = true
       finish(request, done, err)
     })

@@ -11,8 +11,15 @@ import { DbError, DriverTimeoutError } from '../errors'
 /** What a pool's creator must produce: a mysql2/promise connection. */
 export type DriverConnection = Connection
 
+/** mysql2's callback for a statement on the core connection. */
+export type StatementCallback = (err: Error | null, rows?: unknown, fields?: unknown) => void
+/** `(sql, done)` or `(sql, values, done)`. */
+type CoreStatement = (sql: unknown, valuesOrDone: unknown, done?: StatementCallback) => unknown
+
 /** The callback connection under the promise wrapper; mysql2 types omit it, so we name what we use. */
 export interface CoreConnection extends EventEmitter {
+  query: CoreStatement
+  execute: CoreStatement
   state?: string
   threadId: number | null
   config?: { multipleStatements?: boolean }

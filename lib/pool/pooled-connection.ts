@@ -48,7 +48,12 @@ export interface HandleState {
 const READ_ONLY_STATEMENT = /^\s*(?:select|show|describe|desc|explain)\b/i
 
 type Sql = string | QueryOptions
-const RESOLVED: Promise<void> = Promise.resolve()
+/**
+ * What close() returns when the connection went back to the pool synchronously (nothing to reset):
+ * a caller may compare with it to go on without a promise hop.
+ */
+export const CHECKED_IN: Promise<void> = Promise.resolve()
+const RESOLVED = CHECKED_IN
 
 export class PooledConnection {
   #owner: HandleOwner
@@ -112,20 +117,68 @@ export class PooledConnection {
     return this.#run<T>('execute', sql, values)
   }
 
-  /** Runs one statement, tracking it as in flight and reacting to a dead connection. */
-  async #run<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: unknown): Promise<[T, FieldPacket[]]> {
-    const conn = this.#live()
+  /**
+   * Runs one statement, tracking it as in flight and reacting to a dead connection. It drives
+   * mysql2's callback connection under the promise wrapper: the wrapper would add a promise and
+   * capture a stack trace (new Error()) for every statement, a cost paid on every request. The
+   * error is mysql2's own, with its code, errno, sqlState, sqlMessage and `fatal`. A connection
+   * whose `query`/`execute` were wrapped (the cluster's hooks watch results and errors that way,
+   * and so may a `connectionSource`) keeps going through its wrapper.
+   */
+  #run<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: unknown): Promise<[T, FieldPacket[]]> {
+    const conn = this.#conn
+    if (conn === null) return Promise.reject(new ConnectionInvalidatedError())
     this.#note(sql)
     this.#inFlight++
+    if (Object.hasOwn(conn, method)) return this.#runWrapped<T>(conn, method, sql, values)
+    return new Promise<[T, FieldPacket[]]>((resolve, reject) => {
+      let called = false
+      const done = (err: Error | null, rows?: unknown, fields?: unknown): void => {
+        if (called) return // mysql2 may notify a command again while failing the connection
+        called = true
+        if (err === null || err === undefined) {
+          this.#settled(null)
+          resolve([rows as T, fields as FieldPacket[]])
+          return
+        }
+        // Not from inside mysql2's error handling: dropping the connection there would re-enter
+        // it. The drop still runs before the caller sees the rejection.
+        queueMicrotask(() => this.#settled(err))
+        reject(err)
+      }
+      try {
+        const core = coreOf(conn)
+        const call = core[method]
+        if (values === undefined) call.call(core, sql, done)
+        else call.call(core, sql, values, done)
+      } catch (err) {
+        // mysql2 throws synchronously for some bad arguments (e.g. undefined bind values).
+        done(err as Error)
+      }
+    })
+  }
+
+  #runWrapped<T extends QueryResult> (conn: DriverConnection, method: 'query' | 'execute', sql: Sql, values: unknown): Promise<[T, FieldPacket[]]> {
+    let call: Promise<[T, FieldPacket[]]>
     try {
-      const call = conn[method] as (this: DriverConnection, sql: Sql, values?: unknown) => Promise<[T, FieldPacket[]]>
-      return await (values === undefined ? call.call(conn, sql) : call.call(conn, sql, values))
+      const statement = conn[method] as (this: DriverConnection, sql: Sql, values?: unknown) => Promise<[T, FieldPacket[]]>
+      call = values === undefined ? statement.call(conn, sql) : statement.call(conn, sql, values)
     } catch (err) {
-      this.#failed(err)
-      throw err
-    } finally {
-      if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
+      call = Promise.reject(err)
     }
+    return call.then((result) => {
+      this.#settled(null)
+      return result
+    }, (err: unknown) => {
+      this.#settled(err)
+      throw err
+    })
+  }
+
+  /** A statement ended: a dead connection is dropped, and whoever waits for the handle to go idle is told. */
+  #settled (err: unknown): void {
+    if (err !== null && err !== undefined) this.#failed(err)
+    if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
   }
 
   /**
@@ -143,8 +196,7 @@ export class PooledConnection {
       settled: (err?: unknown) => {
         if (done) return
         done = true
-        if (err !== undefined) this.#failed(err)
-        if (--this.#inFlight === 0 && this.#onIdle !== undefined) this.#onIdle()
+        this.#settled(err)
       }
     }
   }

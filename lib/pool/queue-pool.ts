@@ -36,6 +36,9 @@ interface Waiter {
   nested: string | undefined
 }
 
+/** failFast admits a checkout only if it expects to be served within this share of its timeout. */
+const FAIL_FAST_HEADROOM = 0.9
+
 export class QueuePool extends Pool {
   readonly #poolSize: number
   readonly #maxOverflow: number
@@ -68,6 +71,21 @@ export class QueuePool extends Pool {
       if (this.#hasCapacity()) return this.#checkoutNew(signal)
     }
     return this.#wait(signal, options?.timeout)
+  }
+
+  override connectNow (): PooledConnection | undefined {
+    // A subclass that overrides connect() (to count or trace checkouts) gets every checkout there.
+    if (this._closed || this.#waiters.length !== 0 || this.connect !== QueuePool.prototype.connect) return undefined
+    const lifo = this._opts.useLifo
+    const record = lifo ? this.#idle.pop() : this.#idle.shift()
+    if (record === undefined) return undefined
+    const handle = this._checkoutNow(record)
+    // Needs the slow path (I/O): put it back where it was; connect() will take it from there.
+    if (handle === undefined) {
+      if (lifo) this.#idle.push(record)
+      else this.#idle.unshift(record)
+    }
+    return handle
   }
 
   #hasCapacity (): boolean {
@@ -105,8 +123,11 @@ export class QueuePool extends Pool {
     if (this._opts.failFast && this.#maxOverflow !== -1) {
       // The queue ahead can't be served in time: say so now, not after the whole wait. The
       // estimate needs (ahead + 1) returns, so it only refuses deep queues, where it is accurate.
+      // It must leave headroom: slowdowns that hit every connection at once (a GC pause, a busy
+      // machine) are not in the spread of single hold times, and a checkout admitted with no
+      // room to spare would be answered by a 503 after its whole wait.
       const expected = this._expectedWait(this.#waiters.length, this.#poolSize + this.#maxOverflow)
-      if (expected !== undefined && expected > timeout) {
+      if (expected !== undefined && expected > timeout * FAIL_FAST_HEADROOM) {
         this._counters.refused++
         return Promise.reject(this.#timeoutError(timeout, performance.now(), nested))
       }

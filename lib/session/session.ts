@@ -8,12 +8,12 @@
 import { performance } from 'node:perf_hooks'
 import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues, RowDataPacket } from 'mysql2'
 import {
-  DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionConflictError, TransactionStateError
+  ConnectionInvalidatedError, DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionConflictError, TransactionStateError
 } from '../errors'
 import type { CancelSignal, Pool } from '../pool/base-pool'
 import { isDisconnectError, isPoisoningError } from '../pool/driver'
 import { defaultLogger, type PoolLogger } from '../pool/logger'
-import type { PooledConnection } from '../pool/pooled-connection'
+import { CHECKED_IN, type PooledConnection } from '../pool/pooled-connection'
 import { runWithRetries, serverConflict } from './retry'
 import { openRowStream, type RowStream, type StreamOptions } from './stream'
 import {
@@ -23,7 +23,7 @@ import {
 import { publishSessionAcquired, publishSessionReleased, sessionChannels } from '../observe/channels'
 
 /** Where a session takes its connection: a pool, or a router picking one (a replica or the primary). */
-export type CheckoutSource = Pick<Pool, 'connect'>
+export type CheckoutSource = Pick<Pool, 'connect'> & Partial<Pick<Pool, 'connectNow'>>
 
 export interface SessionOptions {
   /**
@@ -145,6 +145,7 @@ export class Session {
   }
 
   async #statement<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: QueryValues | ExecuteValues | undefined): Promise<[T, FieldPacket[]]> {
+    if (this.#conn === null) this.#takeNow()
     const conn = this.#conn !== null && !this.#needsBegin() ? this.#usable(this.#conn) : await this.#ready()
     this.#queries++
     try {
@@ -299,7 +300,7 @@ export class Session {
     const conn = this.#conn
     this.#conn = null
     if (conn === null) {
-      this.#closing = Promise.resolve()
+      this.#closing = CHECKED_IN
       this.#endStreams()
       return this.#closing
     }
@@ -350,6 +351,7 @@ export class Session {
   /** The connection, taken from the pool and (for a unit of work) inside a transaction. */
   async #ready (): Promise<PooledConnection> {
     this.#check()
+    if (this.#conn === null) this.#takeNow()
     const conn = this.#conn ?? await this.#acquire()
     if (this.#needsBegin()) {
       this.#beginning ??= this.#start(conn, this.#unitOfWork as ResolvedTransaction).finally(() => { this.#beginning = null })
@@ -359,20 +361,32 @@ export class Session {
     return conn
   }
 
+  /** #acquire's synchronous fast path: an idle connection taken without waiting (see Pool.connectNow). */
+  #takeNow (): void {
+    if (this.#acquiring !== null || this.#closing !== null || this.#pendingRollback !== undefined || this.#signal?.aborted === true) return
+    const conn = this.#pool.connectNow?.()
+    if (conn !== undefined) this.#adopt(conn, performance.now(), 0)
+  }
+
+  #adopt (conn: PooledConnection, now: number, waited: number): void {
+    this.#waitMs += waited
+    this.#conn = conn
+    this.#heldSince = now
+    if (sessionChannels.acquired.hasSubscribers) publishSessionAcquired(this, conn.owner as Pool, this.#requestId, conn.record?.id ?? 0, waited)
+  }
+
   #acquire (): Promise<PooledConnection> {
     if (this.#acquiring !== null) return this.#acquiring
     const started = performance.now()
     this.#acquiring = (this.#signal === undefined ? this.#pool.connect() : this.#pool.connect({ signal: this.#signal })).then((conn) => {
       const now = performance.now()
-      this.#waitMs += now - started
       if (this.#closing !== null) {
         // The request ended while we waited for the pool: give it straight back.
+        this.#waitMs += now - started
         void conn.close()
         throw new SessionClosedError()
       }
-      this.#conn = conn
-      this.#heldSince = now
-      if (sessionChannels.acquired.hasSubscribers) publishSessionAcquired(this, conn.owner as Pool, this.#requestId, conn.record?.id ?? 0, now - started)
+      this.#adopt(conn, now, now - started)
       return conn
     }, (err: unknown) => {
       this.#waitMs += performance.now() - started
@@ -399,8 +413,10 @@ export class Session {
   #translate (err: unknown): Error {
     // The session was closed under the statement (request over): say so, whatever the driver said.
     if (this.#closing !== null) return err instanceof SessionClosedError ? err : new SessionClosedError({ cause: err })
-    if (err instanceof DbError) return err
-    const disconnect = isDisconnectError(err)
+    // The pool dropped the connection before the statement went out (it saw the server close it).
+    const invalidated = err instanceof ConnectionInvalidatedError
+    if (err instanceof DbError && !invalidated) return err
+    const disconnect = invalidated || isDisconnectError(err)
     if (disconnect || isPoisoningError(err)) {
       const conn = this.#conn
       this.#conn = null
@@ -410,7 +426,7 @@ export class Session {
         conn.invalidate(err) // no-op when the handle already dropped it
       }
       this.#transactionLost(err)
-      return disconnect ? new DisconnectedError(err) : new QueryError(err)
+      return invalidated ? err : disconnect ? new DisconnectedError(err) : new QueryError(err)
     }
     const conflict = serverConflict(err)
     if (conflict === undefined) return new QueryError(err)

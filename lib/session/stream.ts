@@ -106,7 +106,7 @@ export function openRowStream<T> (source: StreamSource, sql: string | QueryOptio
       if (settled) return
       settled = true
       running = false
-      c.off('error', settle)
+      c.off('error', onFatal)
       c.off('end', onGone)
       cmd.removeAllListeners('result')
       if (paused) {
@@ -118,7 +118,10 @@ export function openRowStream<T> (source: StreamSource, sql: string | QueryOptio
       if (err === undefined) readable.push(null)
       else readable.destroy(source.translate(err))
     }
-    const onGone = (): void => settle(new Error('Connection ended during a streamed statement'))
+    // A fatal error or the socket's end: mysql2 reports them from inside its own error handling, and
+    // settling there (which drops the connection) would re-enter it, so they settle just after.
+    const onGone = (): void => { queueMicrotask(() => settle(new Error('Connection ended during a streamed statement'))) }
+    const onFatal = (err: unknown): void => { queueMicrotask(() => settle(err)) }
     const cmd = c.query({ ...(typeof sql === 'string' ? { sql } : sql), rowsAsArray: opts.rowsAsArray }, values)
     cmd.on('result', (row) => {
       if (!readable.destroyed && !readable.push(row) && !paused) {
@@ -127,11 +130,12 @@ export function openRowStream<T> (source: StreamSource, sql: string | QueryOptio
       }
     })
     cmd.on('fields', (fields) => { if (!readable.destroyed) readable.emit('fields', fields) })
+    // A statement's own error (not fatal: the connection stays) settles at once, before the 'end' that follows it.
     cmd.on('error', (err) => settle(err ?? new Error('Streamed statement failed')))
     cmd.on('end', () => settle())
     // A fatal error (socket gone, connection destroyed) is not told to a command without a
     // callback: it reaches the connection's 'error'/'end' instead.
-    c.on('error', settle)
+    c.on('error', onFatal)
     c.on('end', onGone)
   }
   start().catch((err: unknown) => { if (!readable.destroyed) readable.destroy(source.translate(err)) })

@@ -210,16 +210,17 @@ t.test('failFast: a checkout the queue ahead cannot serve in time is refused at 
       return { i, err, at: performance.now() - start, servedAt: -1 }
     }
   })
-  // Synchronously decided: position k needs (k + 1) returns of ~40 ms each.
+  // Synchronously decided: position k needs (k + 1) returns of ~40 ms each, and is admitted only
+  // if that (padded by the spread of hold times) fits in 90 % of its 600 ms: positions up to ~12.
   const refused = pool.stats().refused
-  t.ok(refused >= 2 && refused <= 8, `the deepest positions are refused at once (${refused} of 20)`)
+  t.ok(refused >= 2 && refused <= 10, `the deepest positions are refused at once (${refused} of 20)`)
   t.equal(pool.stats().waiting, 20 - refused)
   await held.close()
   const results = await Promise.all(outcomes)
   for (const r of results) {
     if (r.err !== undefined) {
       t.ok(r.err instanceof PoolTimeoutError, `position ${r.i}: PoolTimeoutError`)
-      t.ok(r.i >= 20 - refused, `position ${r.i} refused: it could not have been served in 600 ms ((k + 1) × 40 ms > 600)`)
+      t.ok(r.i >= 20 - refused && r.i >= 9, `position ${r.i} refused: (k + 1) × 40 ms leaves no headroom in 600 ms`)
       t.ok(r.at < 100, `position ${r.i} refused fast (${r.at.toFixed(0)} ms)`)
     } else {
       t.ok(r.i < 20 - refused, `position ${r.i} accepted and served at ${r.servedAt.toFixed(0)} ms`)

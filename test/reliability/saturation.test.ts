@@ -29,6 +29,13 @@ class OrderedPool extends QueuePool {
       return handle
     })
   }
+
+  /** The session's synchronous path: asked and granted at once when a connection is idle. */
+  override connectNow (): PooledConnection | undefined {
+    const handle = super.connectNow()
+    if (handle !== undefined) this.granted.push(this.asked++)
+    return handle
+  }
 }
 
 t.test(`${CLIENTS} clients against poolSize 5`, async (t) => {
