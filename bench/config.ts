@@ -15,7 +15,8 @@
  *   BENCH_OVERLOAD_TIMEOUT=1000  ms after which an overload client gives up on a request
  *   BENCH_OVERLOAD_POOL_TIMEOUT=500  ms a checkout may wait (ours: poolTimeout; knex: acquireTimeoutMillis)
  *   BENCH_PROFILE_DURATION=6     seconds of load on the CPU-profiled server
- *   BENCH_ONLY=micro,peers,costs,sizing,overload,profile,stream  run only these sections (the other
+ *   BENCH_CONTEXT_ROUNDS=10      rounds of the request-context comparison (fresh processes each round)
+ *   BENCH_ONLY=micro,peers,costs,sizing,overload,profile,stream,context  run only these sections (the other
  *                           sections of RESULTS.md and their charts are kept as they were)
  *   BENCH_DB_URL=…          else MYSQL_URL, else mysql://root@127.0.0.1:3306/test
  *   BENCH_OUT=bench/RESULTS.md  where the markdown goes ('-' = don't write)
@@ -23,7 +24,7 @@
  */
 import path from 'node:path'
 
-export const SECTIONS = ['micro', 'peers', 'costs', 'sizing', 'overload', 'profile', 'stream'] as const
+export const SECTIONS = ['micro', 'peers', 'costs', 'sizing', 'overload', 'profile', 'stream', 'context'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface BenchConfig {
@@ -46,6 +47,8 @@ export interface BenchConfig {
   overloadPoolTimeout: number
   /** Seconds of load on the CPU-profiled server. */
   profileDuration: number
+  /** Rounds of the request-context comparison. */
+  contextRounds: number
   sections: Set<Section>
   dbUrl: string
   out: string | null
@@ -89,6 +92,7 @@ export function loadConfig (): BenchConfig {
     overloadTimeout: Math.round(num('BENCH_OVERLOAD_TIMEOUT', 1000, 100)),
     overloadPoolTimeout: Math.round(num('BENCH_OVERLOAD_POOL_TIMEOUT', 500, 1)),
     profileDuration: num('BENCH_PROFILE_DURATION', quick ? 2 : 6, 1),
+    contextRounds: Math.round(num('BENCH_CONTEXT_ROUNDS', quick ? 2 : 10, 1)),
     sections: sections(),
     dbUrl: process.env.BENCH_DB_URL ?? process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
     out: out === '-' ? null : out,

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs the sections (pool micro-benchmark, HTTP vs peers, pre-ping/reset costs,
- * pool sizing, overload, CPU profile), prints markdown tables, writes them to bench/RESULTS.md
+ * pool sizing, overload, CPU profile, streaming, the request context's cost), prints markdown tables, writes them to bench/RESULTS.md
  * (a BENCH_ONLY run replaces only its sections there) and draws the charts into docs/charts/.
  * Knobs: see config.ts.
  */
@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { benchEnv, loadConfig, type BenchConfig } from './config'
+import { runContext } from './http/context'
 import { runCosts } from './http/costs'
 import { runCpuProfile } from './http/cpu-profile'
 import { runOverload } from './http/overload'
@@ -94,6 +95,7 @@ async function main (): Promise<void> {
   }
   if (cfg.sections.has('profile')) await section('6. The plugin\'s own CPU per request (profile)', async () => (await runCpuProfile(cfg, progress)).markdown)
   if (cfg.sections.has('stream')) await section('7. Streaming 1,000,000 rows over HTTP', () => runStream(cfg.dbUrl, cfg.rounds, progress))
+  if (cfg.sections.has('context')) await section('8. The request context\'s cost, fresh processes per round', () => runContext(cfg, progress))
   const elapsed = (Date.now() - startedAt.getTime()) / 1000
   if (cfg.out !== null) {
     fs.writeFileSync(cfg.out, mergeResults(readIfExists(cfg.out), header(cfg, db, startedAt), measured))
