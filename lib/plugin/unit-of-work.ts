@@ -6,7 +6,6 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CommitFailedError, TransactionConflictError } from '../errors'
-import { CHECKED_IN } from '../pool/pooled-connection'
 import type { Session } from '../session/session'
 import { stopHandlerTimeout } from './handler-timeout'
 import { closeQuietly, type RequestScope } from './request-scope'
@@ -14,19 +13,12 @@ import { commitWhenStreamed } from './streamed-response'
 
 /**
  * endOfHandler, without a promise when nothing is left to wait for: a session outside a unit of
- * work, with no statement running or streaming, goes back to the pool synchronously after reads
- * only (close() returns CHECKED_IN), and the response then goes on at once. Undefined: done.
+ * work, with no statement running or streaming, is closed at once, and after reads only
+ * (closeQuietly returns undefined) the response goes on without a promise hop. Undefined: done.
  */
 export function endOfHandlerNow (session: Session, failed: boolean, request: FastifyRequest): Promise<void> | undefined {
   if (session.isUnitOfWork || session.busy || session.streaming) return endOfHandler(session, failed, request)
-  let closing: Promise<void>
-  try {
-    closing = session.close()
-  } catch (err) {
-    request.log.error({ err }, 'Could not return the database connection')
-    return undefined
-  }
-  return closing === CHECKED_IN ? undefined : closeQuietly(session, request.log)
+  return closeQuietly(session, request.log)
 }
 
 /**
