@@ -9,6 +9,8 @@
  * own and closes it afterwards. Relational queries (`db.query.users.findMany()`) need `schema`.
  *
  * This uses Drizzle's own mysql2 driver with a client of ours (see integrations/drizzle-client).
+ * A request that fails on a Drizzle query answers as the error of ours inside Drizzle's
+ * DrizzleQueryError: no SQL or values in the response, and a lost connection stays a 503.
  * `drizzle-orm` is an optional peer dependency, loaded by this entry point only.
  */
 import type { DrizzleConfig } from 'drizzle-orm'
@@ -18,6 +20,7 @@ import type { MySql2Database, MySql2DrizzleConfig } from 'drizzle-orm/mysql2'
 import type { Pool } from 'mysql2/promise'
 import { SessionSourceClient } from './integrations/drizzle-client'
 import { loadPeer } from './integrations/peer'
+import { recognizeWrapper } from './plugin/wrapped-errors'
 import { isSessionSource, type SessionSource } from './integrations/session-source'
 
 // `typeof import()` would resolve the ESM declarations (dynamic import) while a CommonJS user's
@@ -25,6 +28,11 @@ import { isSessionSource, type SessionSource } from './integrations/session-sour
 type DrizzleMysql2Module = typeof DrizzleMysql2
 
 const peer = loadPeer<DrizzleMysql2Module>('drizzle-orm/mysql2', 'fastify-db-session/drizzle')
+
+// Drizzle wraps every failed query in a DrizzleQueryError whose message is the SQL and its values:
+// a request failing on one answers as our error inside it (see plugin/wrapped-errors).
+const { DrizzleQueryError } = loadPeer<{ DrizzleQueryError: new (...args: never[]) => Error }>('drizzle-orm', 'fastify-db-session/drizzle')
+recognizeWrapper((error) => error instanceof DrizzleQueryError)
 
 export type { SessionSource }
 

@@ -35,6 +35,7 @@ import { Cluster } from '../cluster/cluster'
 import { DbFacade } from './db-facade'
 import { nestedCheckoutProbe } from './nested-checkout'
 import { currentRequest, inRequestContext } from './request-context'
+import { exposeWrappedDbError } from './wrapped-errors'
 import { closeQuietly, ENDED_SCOPE, RequestScope } from './request-scope'
 import { resolveRouteConfig, type RouteDbConfig, type RouteDbSettings } from './route-config'
 import { endOfHandlerNow, guardHijack } from './unit-of-work'
@@ -205,8 +206,10 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     }
   })
 
-  fastify.addHook('onError', function markFailed (request, _reply, _error, done) {
+  fastify.addHook('onError', function markFailed (request, _reply, error, done) {
     state(request)[kFailed] = true
+    // Before any error handler: a query builder's wrapper answers as our error (no SQL, our status).
+    exposeWrappedDbError(error)
     done()
   })
 

@@ -7,7 +7,7 @@
  */
 import t from 'tap'
 import { sql as ksql, type Generated } from 'kysely'
-import { sql as dsql } from 'drizzle-orm'
+import { eq, sql as dsql } from 'drizzle-orm'
 import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core'
 import type { FastifyInstance } from 'fastify'
 import { dbSession, SessionClosedError, type Session } from '../../lib'
@@ -353,5 +353,47 @@ t.test('a nested checkout refused at once (poolTimeout 0) says so too', async (t
   const res = await app.inject('/nested')
   t.equal(res.statusCode, 503)
   t.match(res.json().message, /^QueuePool limit of size 1 overflow 0 reached, connection timed out, timeout 0\.00; this request already holds a connection/)
+  await assertSettled(t, app, db)
+})
+
+t.test('a failed Drizzle query answers as our error: no SQL or values in the response, a lost connection stays a 503', async (t) => {
+  const db = await admin(t)
+  const missing = mysqlTable('inreq_no_such_table', { id: int('id').primaryKey(), secret: varchar('secret', { length: 50 }) })
+  const { app, logs } = await buildApp(t, {
+    setup (app) {
+      const d = drizzle(app.db)
+      app.get('/missing', async () => d.select().from(missing).where(eq(missing.secret, 'hunter2-value')))
+      app.get('/lost', async () => {
+        const id = await drizzleConnectionId(d)
+        await db.query('KILL CONNECTION ?', [id])
+        return d.select().from(things)
+      })
+      app.get('/own-wrapper', async (request) => {
+        try {
+          await request.db.query('SELECT * FROM inreq_no_such_table')
+        } catch (err) {
+          throw new Error('saving the order failed', { cause: err })
+        }
+      })
+    }
+  })
+  const failed = await app.inject('/missing')
+  t.equal(failed.statusCode, 500)
+  const body = failed.json() as { code?: string, message?: string }
+  t.equal(body.code, 'FST_DB_QUERY_FAILED', 'our code, not Drizzle\'s')
+  t.notMatch(failed.body, /select|inreq_no_such_table|hunter2|Failed query|params/i, 'neither the SQL nor its values')
+  const line = logs.find((l) => (l as { err?: unknown }).err !== undefined) as { err?: { query?: string, params?: unknown } } | undefined
+  t.match(line?.err?.query, /inreq_no_such_table/, 'the log keeps the SQL for operators')
+
+  const lost = await app.inject('/lost')
+  t.equal(lost.statusCode, 503, 'a lost connection is a 503, as without Drizzle')
+  t.equal(lost.headers['retry-after'], '1')
+  t.equal((lost.json() as { code?: string }).code, 'FST_DB_DISCONNECTED')
+  t.notMatch(lost.body, /select|inreq_things|Failed query/i)
+
+  // An application's own wrapper is its own business: its message and status stay.
+  const own = await app.inject('/own-wrapper')
+  t.equal(own.statusCode, 500)
+  t.equal((own.json() as { message?: string }).message, 'saving the order failed')
   await assertSettled(t, app, db)
 })
