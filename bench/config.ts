@@ -11,7 +11,7 @@
  *   BENCH_SIZING_CONNECTIONS=64  autocannon connections for the pool sizing curve
  *   BENCH_MICRO_ROUNDS=7    interleaved rounds of the pool micro-benchmark
  *   BENCH_MICRO_PAIRS=50000 acquire+release pairs per pool per round
- *   BENCH_OVERLOAD_DURATION=6    whole seconds of open-loop arrivals per overload run (~2 min in all)
+ *   BENCH_OVERLOAD_DURATION=8    whole seconds of open-loop arrivals per overload run, ≥ 2 (~3 min in all)
  *   BENCH_OVERLOAD_TIMEOUT=1000  ms after which an overload client gives up on a request
  *   BENCH_OVERLOAD_POOL_TIMEOUT=500  ms a checkout may wait (ours: poolTimeout; knex: acquireTimeoutMillis)
  *   BENCH_PROFILE_DURATION=6     seconds of load on the CPU-profiled server
@@ -88,7 +88,7 @@ export function loadConfig (): BenchConfig {
     sizingConnections: Math.round(num('BENCH_SIZING_CONNECTIONS', 64, 1)),
     microRounds: Math.round(num('BENCH_MICRO_ROUNDS', quick ? 3 : 6, 1)),
     microPairs: Math.round(num('BENCH_MICRO_PAIRS', quick ? 20_000 : 50_000, 100)),
-    overloadDuration: Math.round(num('BENCH_OVERLOAD_DURATION', quick ? 3 : 6, 1)),
+    overloadDuration: Math.round(num('BENCH_OVERLOAD_DURATION', quick ? 3 : 8, 2)),
     overloadTimeout: Math.round(num('BENCH_OVERLOAD_TIMEOUT', 1000, 100)),
     overloadPoolTimeout: Math.round(num('BENCH_OVERLOAD_POOL_TIMEOUT', 500, 1)),
     profileDuration: num('BENCH_PROFILE_DURATION', quick ? 2 : 6, 1),

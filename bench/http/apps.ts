@@ -7,8 +7,9 @@
  */
 import sensible from '@fastify/sensible'
 import fastifyMysql, { type MySQLPromisePool } from '@fastify/mysql'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteHandlerMethod } from 'fastify'
 import knexFactory from 'knex'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import mysql from 'mysql2/promise'
 import pino from 'pino'
 import { dbSession, type ResetOnReturn } from '../../lib'
@@ -35,6 +36,11 @@ export interface AppSpec {
   viaCurrent?: boolean
   /** Ours: the `requestContext` option (the async context behind `current()`; on by default). */
   requestContext?: boolean
+  /**
+   * Any variant but ours: run every handler in a plain `AsyncLocalStorage.run(request, …)`, as any
+   * request-context plugin does: what the runtime's async context costs a route by itself.
+   */
+  bareContext?: boolean
   /** Ours: controlled delay and adaptive LIFO (`poolQueueTarget`, `poolQueueInterval`, `poolAdaptiveLifo`). */
   queueTarget?: number
   queueInterval?: number
@@ -198,6 +204,21 @@ async function withOurs (app: FastifyInstance, spec: AppSpec, probe: PoolProbe):
   }
 }
 
+function callWith (server: FastifyInstance, handler: RouteHandlerMethod, request: FastifyRequest, reply: FastifyReply): unknown {
+  return handler.call(server, request, reply)
+}
+
+/** Every handler registered from here on runs in `AsyncLocalStorage.run` with its request as the store. */
+function inBareContext (app: FastifyInstance): void {
+  const store = new AsyncLocalStorage<FastifyRequest>()
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler
+    route.handler = function inContext (this: FastifyInstance, request, reply) {
+      return store.run(request, callWith, this, handler, request, reply)
+    }
+  })
+}
+
 /** Fastify's info-level request logging into /dev/null through sonic-boom, pino's fast destination. */
 function loggerOption (spec: AppSpec): { level: string, stream: pino.DestinationStream } | false {
   return spec.logging === true ? { level: 'info', stream: pino.destination({ dest: '/dev/null', sync: false }) } : false
@@ -220,6 +241,10 @@ export async function buildApp (spec: AppSpec): Promise<BuiltApp> {
       }
       done()
     })
+  }
+  if (spec.bareContext === true) {
+    if (spec.kind === 'ours') throw new Error('bareContext: ours has its own (requestContext)')
+    inBareContext(app)
   }
   switch (spec.kind) {
     case 'no-db':

@@ -1,6 +1,8 @@
 /**
  * Section 8: what the request context (AsyncLocalStorage, behind `app.db.current()`) costs on the
- * plain route. Two servers that differ only in `requestContext`. Unlike the peer comparison, which
+ * plain route. Two servers that differ only in `requestContext`; then, for the floor, the same route
+ * on @fastify/mysql with and without a bare `AsyncLocalStorage.run` around its handler (what the
+ * runtime charges any request context on a route that talks to the database). Unlike the peer comparison, which
  * keeps one process per variant for all its rounds, every round here starts a fresh process for
  * each: a process that happened to get slower machine code (JIT decisions, memory layout) weighs
  * on one round, not on the whole result, and an effect of a few per cent can be told from that.
@@ -30,43 +32,68 @@ async function measureFresh (spec: AppSpec, cfg: BenchConfig): Promise<Reading> 
   }
 }
 
-export async function runContext (cfg: BenchConfig, progress: (msg: string) => void): Promise<string> {
-  const spec = (requestContext: boolean): AppSpec => ({ kind: 'ours', dbUrl: cfg.dbUrl, poolSize: 10, requestContext })
-  const on: Reading[] = []
-  const off: Reading[] = []
+interface PairResult { on: Reading[], off: Reading[], reqRatio: number, cpuRatio: number }
+
+/** Both variants in fresh processes every round, in alternating order (a drift within the round cancels too). */
+async function comparePair (name: string, on: AppSpec, off: AppSpec, cfg: BenchConfig, progress: (msg: string) => void): Promise<PairResult> {
+  const withIt: Reading[] = []
+  const without: Reading[] = []
   for (let r = 0; r < cfg.contextRounds; r++) {
-    // Alternate which goes first, so a drift within the round cancels too.
-    for (const withContext of r % 2 === 0 ? [true, false] : [false, true]) {
-      const reading = await measureFresh(spec(withContext), cfg)
-      ;(withContext ? on : off).push(reading)
-      progress(`context: round ${r + 1}/${cfg.contextRounds} requestContext ${String(withContext)}: ${fmtInt(reading.reqPerSec)} req/s, ${fmtNum(reading.cpuPerRequest, 1)} µs CPU/request`)
+    for (const first of r % 2 === 0 ? [true, false] : [false, true]) {
+      const reading = await measureFresh(first ? on : off, cfg)
+      ;(first ? withIt : without).push(reading)
+      progress(`context: ${name} round ${r + 1}/${cfg.contextRounds} ${first ? 'with' : 'without'}: ${fmtInt(reading.reqPerSec)} req/s, ${fmtNum(reading.cpuPerRequest, 1)} µs CPU/request`)
     }
   }
-  const reqRatios = on.map((x, i) => x.reqPerSec / off[i].reqPerSec)
-  // Requests per CPU-second, with against without: above 1 means the context costs nothing.
-  const cpuRatios = on.map((x, i) => off[i].cpuPerRequest / x.cpuPerRequest)
-  const reqRatio = median(reqRatios)
-  const cpuRatio = median(cpuRatios)
+  return {
+    on: withIt,
+    off: without,
+    reqRatio: median(withIt.map((x, i) => x.reqPerSec / without[i].reqPerSec)),
+    // Requests per CPU-second, with against without: above 1 means the context costs nothing.
+    cpuRatio: median(withIt.map((x, i) => without[i].cpuPerRequest / x.cpuPerRequest))
+  }
+}
+
+function pairTable (p: PairResult): string {
+  const { on, off } = p
   const rows = on.map((x, i) => [
     String(i + 1),
     fmtInt(x.reqPerSec),
     fmtInt(off[i].reqPerSec),
-    fmtRatio(reqRatios[i]),
+    fmtRatio(x.reqPerSec / off[i].reqPerSec),
     fmtNum(x.cpuPerRequest, 1),
     fmtNum(off[i].cpuPerRequest, 1),
-    fmtRatio(cpuRatios[i])
+    fmtRatio(off[i].cpuPerRequest / x.cpuPerRequest)
   ])
-  rows.push(['**median**', fmtInt(median(on.map((x) => x.reqPerSec))), fmtInt(median(off.map((x) => x.reqPerSec))), `**${fmtRatio(reqRatio)}**`,
-    fmtNum(median(on.map((x) => x.cpuPerRequest)), 1), fmtNum(median(off.map((x) => x.cpuPerRequest)), 1), `**${fmtRatio(cpuRatio)}**`])
+  rows.push(['**median**', fmtInt(median(on.map((x) => x.reqPerSec))), fmtInt(median(off.map((x) => x.reqPerSec))), `**${fmtRatio(p.reqRatio)}**`,
+    fmtNum(median(on.map((x) => x.cpuPerRequest)), 1), fmtNum(median(off.map((x) => x.cpuPerRequest)), 1), `**${fmtRatio(p.cpuRatio)}**`])
+  return table(['round', 'req/s with', 'req/s without', 'req/s ratio', 'CPU µs/request with', 'CPU µs/request without', 'requests per CPU-second ratio'], rows)
+}
+
+export async function runContext (cfg: BenchConfig, progress: (msg: string) => void): Promise<string> {
+  const ours = (requestContext: boolean): AppSpec => ({ kind: 'ours', dbUrl: cfg.dbUrl, poolSize: 10, requestContext })
+  const peer = (bareContext: boolean): AppSpec => ({ kind: 'fastify-mysql', dbUrl: cfg.dbUrl, poolSize: 10, bareContext })
+  const plugin = await comparePair('request.db', ours(true), ours(false), cfg, progress)
+  // The floor: the same async context, bare, around the same route on @fastify/mysql's pool.
+  const runtime = await comparePair('@fastify/mysql', peer(true), peer(false), cfg, progress)
   const met = (ratio: number): string => (ratio >= CONTEXT_GOAL ? '**met**' : '**not met**')
+  const settings = `Pool size 10, ${cfg.connections} connections, ${cfg.contextRounds} rounds; in each round both variants run in fresh server processes` +
+    ` (${Math.max(1, cfg.warmup)} s warm-up, ${cfg.duration} s measured), in alternating order. Ratios: with the context ÷ without, per round; requests per CPU-second for the CPU.`
   return [
     `### GET /items/:id through \`request.db\`, \`requestContext\` true (the default) against false — Node ${process.version}`,
     '',
-    `Pool size 10, ${cfg.connections} connections, ${cfg.contextRounds} rounds; in each round both variants run in fresh server processes`,
-    `(${Math.max(1, cfg.warmup)} s warm-up, ${cfg.duration} s measured), in alternating order. Ratios: with the context ÷ without, per round; requests per CPU-second for the CPU.`,
+    settings,
     '',
-    table(['round', 'req/s with', 'req/s without', 'req/s ratio', 'CPU µs/request with', 'CPU µs/request without', 'requests per CPU-second ratio'], rows),
+    pairTable(plugin),
     '',
-    `- Issue #13's bar, ≥ ${CONTEXT_GOAL.toFixed(2)}× of the route without the context: req/s ${fmtRatio(reqRatio)} (${met(reqRatio)}), requests per CPU-second ${fmtRatio(cpuRatio)} (${met(cpuRatio)}).`
+    `- Issue #13's bar, ≥ ${CONTEXT_GOAL.toFixed(2)}× of the route without the context: req/s ${fmtRatio(plugin.reqRatio)} (${met(plugin.reqRatio)}), requests per CPU-second ${fmtRatio(plugin.cpuRatio)} (${met(plugin.cpuRatio)}).`,
+    '',
+    `### The runtime's own cost: the same route on @fastify/mysql, its handler in a bare \`AsyncLocalStorage.run\` against not — Node ${process.version}`,
+    '',
+    'What any request context (@fastify/request-context, a hand-made one) costs this route on this runtime, with no plugin of ours: the floor for the rows above. Same rounds and settings.',
+    '',
+    pairTable(runtime),
+    '',
+    `- @fastify/mysql with a bare \`AsyncLocalStorage.run\` around the handler: req/s ${fmtRatio(runtime.reqRatio)}, requests per CPU-second ${fmtRatio(runtime.cpuRatio)}; the plugin's context above: ${fmtRatio(plugin.reqRatio)}, ${fmtRatio(plugin.cpuRatio)}.`
   ].join('\n')
 }

@@ -117,6 +117,7 @@ function rowsFor (runs: OverloadRun[], capacity: number, duration: number): stri
     r.variant.label,
     fmtInt(r.load.sentPerSec),
     `**${fmtInt(r.load.goodput)}**`,
+    fmtInt(r.load.goodputWithDrain),
     fmtRatio(r.load.goodput / capacity),
     best === undefined ? 'n/a' : fmtRatio(r.load.goodput / best.load.goodput),
     fmtNum(r.load.p50, 1),
@@ -127,11 +128,12 @@ function rowsFor (runs: OverloadRun[], capacity: number, duration: number): stri
     fmtInt(r.load.unanswered),
     fmtInt(r.load.otherErrors),
     fmtInt(r.probe.waitingPeak),
-    fmtInt(r.probe.statements / duration)
+    fmtInt(r.probe.statements / duration),
+    fmtNum(r.probe.loopStallMaxMs, 1)
   ])
 }
 
-const HEADERS = ['variant', 'sent/s', 'goodput/s', 'vs capacity', 'vs best peer', 'p50 ms', 'p99 ms', '503s', '503 max ms (client)', '503 max ms (server)', 'no answer (client gave up)', 'other non-2xx', 'waiting peak', 'statements/s']
+const HEADERS = ['variant', 'sent/s', 'goodput/s', 'with the drain', 'vs capacity', 'vs best peer', 'p50 ms', 'p99 ms', '503s', '503 max ms (client)', '503 max ms (server)', 'no answer (client gave up)', 'other non-2xx', 'waiting peak', 'statements/s', 'event-loop stall max ms']
 
 const mark = (met: boolean): string => (met ? '**met**' : '**not met**')
 
@@ -157,7 +159,7 @@ function verdict (runs: OverloadRun[], capacity: number): string {
       parts.push(`the pool refused ${fmtInt(ours.probe.refused)} checkouts at once and ${fmtInt(ours.probe.waitedOut)} waited out their whole \`poolTimeout\``)
       parts.push(server.slow === 0
         ? `in the server every 503 was answered < ${FAST_REFUSAL_MS} ms after its request arrived (slowest ${fmtNum(server.maxMs, 1)} ms; ${mark(true)})`
-        : `in the server ${fmtInt(server.slow)} of ${fmtInt(server.count)} 503s took ≥ ${FAST_REFUSAL_MS} ms (slowest ${fmtNum(server.maxMs, 1)} ms; ${mark(false)})`)
+        : `in the server ${fmtInt(server.slow)} of ${fmtInt(server.count)} 503s took ≥ ${FAST_REFUSAL_MS} ms (slowest ${fmtNum(server.maxMs, 1)} ms, while the event loop's longest stall in the run was ${fmtNum(ours.probe.loopStallMaxMs, 1)} ms; ${mark(false)})`)
       parts.push(ours.load.refusedSlow === 0
         ? `at the client every 503 came in < ${FAST_REFUSAL_MS} ms (slowest ${fmtNum(ours.load.refusedMaxMs, 1)} ms)`
         : `at the client ${fmtInt(ours.load.refusedSlow)} of ${fmtInt(ours.load.refused)} took ≥ ${FAST_REFUSAL_MS} ms (slowest ${fmtNum(ours.load.refusedMaxMs, 1)} ms)`)
@@ -177,7 +179,7 @@ export async function runOverload (cfg: BenchConfig, progress: (msg: string) => 
       const run = await runOne(cfg, v, factor, rate)
       runs.push(run)
       const l = run.load
-      progress(`overload ${factor}×: ${v.short}: sent ${fmtInt(l.sentPerSec)}/s, goodput ${fmtInt(l.goodput)}/s, 503 ${l.refused} (max ${fmtNum(l.refusedMaxMs, 1)} ms), no answer ${l.unanswered}, other ${l.otherErrors}, p99 ${fmtNum(l.p99, 1)} ms, waiting peak ${run.probe.waitingPeak}, pool refused ${run.probe.refused} at once / ${run.probe.waitedOut} waited out, 503s ≥ ${FAST_REFUSAL_MS} ms in the server ${run.probe.served503.slow} (max ${fmtNum(run.probe.served503.maxMs, 1)}), statements ${fmtInt(run.probe.statements / cfg.overloadDuration)}/s`)
+      progress(`overload ${factor}×: ${v.short}: sent ${fmtInt(l.sentPerSec)}/s, goodput ${fmtInt(l.goodput)}/s (${fmtInt(l.goodputWithDrain)}/s with the drain), 503 ${l.refused} (max ${fmtNum(l.refusedMaxMs, 1)} ms), no answer ${l.unanswered}, other ${l.otherErrors}, p99 ${fmtNum(l.p99, 1)} ms, waiting peak ${run.probe.waitingPeak}, pool refused ${run.probe.refused} at once / ${run.probe.waitedOut} waited out, 503s ≥ ${FAST_REFUSAL_MS} ms in the server ${run.probe.served503.slow} (max ${fmtNum(run.probe.served503.maxMs, 1)}), statements ${fmtInt(run.probe.statements / cfg.overloadDuration)}/s`)
     }
   }
   // Measured again at the end: on a shared machine capacity drifts; the ratios use the mean.
@@ -190,9 +192,12 @@ export async function runOverload (cfg: BenchConfig, progress: (msg: string) => 
     `Capacity (our plugin, closed loop, ${CAPACITY_CONNECTIONS} connections, measured before and after the open-loop runs): ${fmtInt(capacityBefore)} and ${fmtInt(capacityAfter)} req/s, mean **${fmtInt(capacity)} req/s**`,
     `(the offered rates are multiples of the first). Each row: a fresh server, ${cfg.overloadDuration} s of open-loop arrivals`,
     '(autocannon `overallRate`, one connection per request per second, 50 instances started at even offsets over the second).',
-    `Goodput = 2xx answered within ${cfg.overloadTimeout} ms, per second. \`poolTimeout\` (ours) and \`acquireTimeoutMillis\` (knex) = ${cfg.overloadPoolTimeout} ms; mysql2's pool (@fastify/mysql) has no bound on the wait.`,
+    `Goodput = 2xx answered within ${cfg.overloadTimeout} ms, per second, in the steady state: answers between the end of the first second and the last arrival.`,
+    'With the drain: every 2xx in time, the queue\'s final drain included, per second of arrivals — that favours a long queue, which drains for longer after the arrivals stop (0.5 s of work for FIFO and knex); the ratios use the steady state.',
+    `\`poolTimeout\` (ours) and \`acquireTimeoutMillis\` (knex) = ${cfg.overloadPoolTimeout} ms; mysql2's pool (@fastify/mysql) has no bound on the wait.`,
     'Waiting peak: the most checkouts queued at once, sampled every 2 ms in the server. Statements/s: statements completed, whether or not anyone was still waiting for them.',
     '503 max ms (server): from the request\'s arrival in Fastify to the end of its answer (`reply.elapsedTime` at onResponse, every variant); (client): as autocannon measured it, which adds the load generator\'s own delays on the shared cores.',
+    'Event-loop stall max: the longest the server\'s event loop was held up during the run (`monitorEventLoopDelay`, 1 ms resolution): garbage collection, a burst of arrivals, or the OS running the load generator or MariaDB on the two shared cores. Every request in flight at that moment waits as long, whatever its pool decided.',
     ''
   ]
   for (const factor of OVERLOAD_FACTORS) {

@@ -77,7 +77,7 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
   const markdown = [
     `### GET /items/:id — random primary-key SELECT, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
     '',
-    `Median of ${cfg.peerRounds} interleaved round(s) of ${cfg.duration} s, all ${variants.length} servers in one rotation. Ratios are medians of per-round ratios vs the baseline of the same table.`,
+    `Median of ${cfg.peerRounds} interleaved round(s) of ${cfg.duration} s, all ${variants.length} variants in one rotation, each load run on a fresh server process (${cfg.warmup} s warm-up). Ratios are medians of per-round ratios vs the baseline of the same table.`,
     'Server CPU: user + system time of the server process over the run (process.cpuUsage) per request it served; "requests per CPU-second vs baseline" > 1 means less CPU per request.',
     'On a shared machine the CPU ratio is the steadier one: throughput also measures how much CPU the other tenants left.',
     '',

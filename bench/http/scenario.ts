@@ -1,13 +1,17 @@
 /**
- * Runs a set of HTTP variants in interleaved rounds: every server of the set is started (each in
- * its own child process) and warmed up once, then each round loads every variant in turn, the
- * start rotating from round to round so that drift and ordering effects cancel.
+ * Runs a set of HTTP variants in interleaved rounds: each round loads every variant in turn, the
+ * start rotating from round to round so that drift and ordering effects cancel, and every load
+ * run gets a fresh server process (started, warmed up for `cfg.warmup` s, measured, stopped).
+ * A process keeps the machine code its JIT happened to produce and where its heap happened to
+ * land: on this shared machine one process per variant for all rounds gave steady per-round
+ * ratios of 0.8× between two servers running the same code. Fresh processes turn that luck into
+ * round-to-round noise, which the medians then absorb.
  */
 import type { BenchConfig } from '../config'
 import { fmtInt, fmtNum, fmtRatio, median, medianRatio } from '../stats'
 import type { AppSpec } from './apps'
 import { load, type LoadResult } from './load'
-import { readProbe, startProbe, startServer, stopServer, type RunningServer } from './servers'
+import { readProbe, startProbe, startServer, stopServer } from './servers'
 
 export interface Variant {
   label: string
@@ -26,33 +30,31 @@ export interface VariantResult {
   rounds: RoundResult[]
 }
 
-export async function runScenario (name: string, variants: Variant[], cfg: BenchConfig, progress: (msg: string) => void): Promise<VariantResult[]> {
-  const servers: RunningServer[] = []
+async function measureFresh (v: Variant, cfg: BenchConfig): Promise<RoundResult> {
+  const server = await startServer(v.spec)
   try {
-    for (const v of variants) servers.push(await startServer(v.spec))
-    if (cfg.warmup > 0) {
-      progress(`${name}: warming up ${variants.length} servers (${cfg.warmup} s each)`)
-      for (let i = 0; i < variants.length; i++) {
-        await load({ url: servers[i].url, method: variants[i].method, connections: variants[i].connections, duration: cfg.warmup })
-      }
-    }
-    const results: VariantResult[] = variants.map((variant) => ({ variant, rounds: [] }))
-    for (let r = 0; r < cfg.rounds; r++) {
-      for (let k = 0; k < variants.length; k++) {
-        const i = (k + r) % variants.length
-        const v = variants[i]
-        startProbe(servers[i], false)
-        const loaded = await load({ url: servers[i].url, method: v.method, connections: v.connections, duration: cfg.duration })
-        const probe = await readProbe(servers[i])
-        const res = { ...loaded, cpuPerRequest: probe.cpuMicros / probe.statements }
-        results[i].rounds.push(res)
-        progress(`${name}: round ${r + 1}/${cfg.rounds} ${v.label}: ${fmtInt(res.reqPerSec)} req/s, p99 ${fmtNum(res.p99)} ms, ${fmtNum(res.cpuPerRequest, 1)} µs CPU/request${res.errors > 0 ? `, ${res.errors} errors` : ''}`)
-      }
-    }
-    return results
+    if (cfg.warmup > 0) await load({ url: server.url, method: v.method, connections: v.connections, duration: cfg.warmup })
+    startProbe(server, false)
+    const loaded = await load({ url: server.url, method: v.method, connections: v.connections, duration: cfg.duration })
+    const probe = await readProbe(server)
+    return { ...loaded, cpuPerRequest: probe.cpuMicros / probe.statements }
   } finally {
-    await Promise.all(servers.map((s) => stopServer(s)))
+    await stopServer(server)
   }
+}
+
+export async function runScenario (name: string, variants: Variant[], cfg: BenchConfig, progress: (msg: string) => void): Promise<VariantResult[]> {
+  const results: VariantResult[] = variants.map((variant) => ({ variant, rounds: [] }))
+  for (let r = 0; r < cfg.rounds; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (k + r) % variants.length
+      const v = variants[i]
+      const res = await measureFresh(v, cfg)
+      results[i].rounds.push(res)
+      progress(`${name}: round ${r + 1}/${cfg.rounds} ${v.label}: ${fmtInt(res.reqPerSec)} req/s, p99 ${fmtNum(res.p99)} ms, ${fmtNum(res.cpuPerRequest, 1)} µs CPU/request${res.errors > 0 ? `, ${res.errors} errors` : ''}`)
+    }
+  }
+  return results
 }
 
 export const reqPerSec = (r: VariantResult): number[] => r.rounds.map((x) => x.reqPerSec)

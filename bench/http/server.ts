@@ -9,12 +9,13 @@
  * every PROBE_INTERVAL_MS for the overload section's peak.
  */
 import { buildApp, type AppSpec, type PoolProbe } from './apps'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { SelfProfiler } from './self-profiler'
 
 export type ServerMessage =
   | { type: 'ready', port: number }
   | { type: 'error', message: string }
-  | { type: 'probe', waitingPeak: number, statements: number, samples: number, cpuMicros: number, refused: number, waitedOut: number, served503: { count: number, slow: number, maxMs: number } }
+  | { type: 'probe', waitingPeak: number, statements: number, samples: number, cpuMicros: number, refused: number, waitedOut: number, served503: { count: number, slow: number, maxMs: number }, loopStallMaxMs: number }
   | { type: 'profiled', cpuMicros: number }
 
 export type ParentMessage = 'stop' | 'probe-start' | 'probe-start-cpu' | 'probe-read' | 'profile-start' | { type: 'profile-stop', file: string }
@@ -34,6 +35,8 @@ class WaitingSampler {
   #cpuAtStart: NodeJS.CpuUsage | undefined
   #timeoutsAtStart = { refused: 0, waitedOut: 0 }
   #served503AtStart = { count: 0, slow: 0 }
+  readonly #loop = monitorEventLoopDelay({ resolution: 1 })
+  #loopOn = false
   readonly #probe: PoolProbe
 
   constructor (probe: PoolProbe) {
@@ -50,7 +53,11 @@ class WaitingSampler {
     this.#probe.served503.maxMs = 0
     clearInterval(this.#timer)
     this.#timer = undefined
+    this.#loop.disable()
+    this.#loop.reset()
+    this.#loopOn = sampleWaiting
     if (!sampleWaiting) return
+    this.#loop.enable()
     this.#timer = setInterval(() => {
       this.#samples++
       const waiting = this.#probe.waiting()
@@ -63,6 +70,9 @@ class WaitingSampler {
     clearInterval(this.#timer)
     this.#timer = undefined
     const timeouts = this.#probe.timeouts?.() ?? { refused: 0, waitedOut: 0 }
+    this.#loop.disable()
+    // The histogram's max is the timer's whole interval when late, in ns; the stall is what exceeds the 1 ms.
+    const loopStallMaxMs = this.#loopOn ? Math.max(0, this.#loop.max / 1e6 - 1) : 0
     return {
       type: 'probe',
       waitingPeak: this.#peak,
@@ -75,7 +85,8 @@ class WaitingSampler {
         count: this.#probe.served503.count - this.#served503AtStart.count,
         slow: this.#probe.served503.slow - this.#served503AtStart.slow,
         maxMs: this.#probe.served503.maxMs
-      }
+      },
+      loopStallMaxMs
     }
   }
 }

@@ -117,6 +117,12 @@ export interface ProbeReading {
   waitedOut: number
   /** With `time503`: the 503s as the server saw them, from its arrival to the end of its answer. */
   served503: { count: number, slow: number, maxMs: number }
+  /**
+   * With the waiting sampler on: the longest the server's event loop was held up (a 1 ms timer's
+   * worst lateness, `monitorEventLoopDelay`): GC, a burst of work, or the OS running someone else
+   * on the shared cores. Every request in flight then waits that long, whatever the pool decided.
+   */
+  loopStallMaxMs: number
 }
 
 /** Stops the sampler and returns what it saw since `startProbe`. */
@@ -131,7 +137,7 @@ export function readProbe (server: RunningServer, ms = 5000): Promise<ProbeReadi
       if (msg.type !== 'probe') return
       clearTimeout(timer)
       child.off('message', onMessage)
-      resolve({ waitingPeak: msg.waitingPeak, statements: msg.statements, samples: msg.samples, cpuMicros: msg.cpuMicros, refused: msg.refused, waitedOut: msg.waitedOut, served503: msg.served503 })
+      resolve({ waitingPeak: msg.waitingPeak, statements: msg.statements, samples: msg.samples, cpuMicros: msg.cpuMicros, refused: msg.refused, waitedOut: msg.waitedOut, served503: msg.served503, loopStallMaxMs: msg.loopStallMaxMs })
     }
     child.on('message', onMessage)
     send(child, 'probe-read', (err) => {

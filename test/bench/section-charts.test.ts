@@ -15,8 +15,8 @@ const variant = (short: string, ours: boolean): OverloadVariant => ({ label: sho
 
 t.test('overloadData: one series per factor, in variant order; a missing run is NaN', async (t) => {
   const [a, b] = [variant('ours', true), variant('knex', false)]
-  const load = (goodput: number) => ({ sentPerSec: 400, goodput, ok: 1, refused: 0, refusedMaxMs: 0, refusedSlow: 0, otherErrors: 0, unanswered: 0, p50: goodput / 10, p99: goodput / 5 })
-  const probe = { waitingPeak: 1, statements: 1, samples: 1, cpuMicros: 100, refused: 0, waitedOut: 0, served503: { count: 0, slow: 0, maxMs: 0 } }
+  const load = (goodput: number) => ({ sentPerSec: 400, goodput, goodputWithDrain: goodput, ok: 1, refused: 0, refusedMaxMs: 0, refusedSlow: 0, otherErrors: 0, unanswered: 0, p50: goodput / 10, p99: goodput / 5 })
+  const probe = { waitingPeak: 1, statements: 1, samples: 1, cpuMicros: 100, refused: 0, waitedOut: 0, served503: { count: 0, slow: 0, maxMs: 0 }, loopStallMaxMs: 0 }
   const r: OverloadResults = {
     capacity: 200,
     capacityBefore: 199,
