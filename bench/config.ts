@@ -102,5 +102,6 @@ export function loadConfig (): BenchConfig {
 
 /** The environment knobs that were set, for the report's command line. */
 export function benchEnv (): string {
-  return Object.keys(process.env).filter((k) => k.startsWith('BENCH_')).sort().map((k) => `${k}=${process.env[k] ?? ''}`).join(' ')
+  // NODE_OPTIONS too: a runtime flag (e.g. --experimental-async-context-frame) changes what is measured.
+  return Object.keys(process.env).filter((k) => k.startsWith('BENCH_') || k === 'NODE_OPTIONS').sort().map((k) => `${k}=${process.env[k] ?? ''}`).join(' ')
 }
