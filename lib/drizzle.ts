@@ -31,8 +31,12 @@ const peer = loadPeer<DrizzleMysql2Module>('drizzle-orm/mysql2', 'fastify-db-ses
 
 // Drizzle wraps every failed query in a DrizzleQueryError whose message is the SQL and its values:
 // a request failing on one answers as our error inside it (see plugin/wrapped-errors).
-const { DrizzleQueryError } = loadPeer<{ DrizzleQueryError: new (...args: never[]) => Error }>('drizzle-orm', 'fastify-db-session/drizzle')
-recognizeWrapper((error) => error instanceof DrizzleQueryError)
+// Drizzle before 0.44 has no such class and leaves our errors unwrapped: nothing to recognise then.
+const { DrizzleQueryError } = loadPeer<{ DrizzleQueryError?: unknown }>('drizzle-orm', 'fastify-db-session/drizzle')
+if (typeof DrizzleQueryError === 'function') {
+  const wrapper = DrizzleQueryError as new (...args: never[]) => Error
+  recognizeWrapper((error) => error instanceof wrapper)
+}
 
 export type { SessionSource }
 

@@ -12,6 +12,10 @@
  *
  * Nothing is registered unless an integration entry point is loaded, so the hook then costs one
  * length check per failed request.
+ *
+ * Fastify runs onError once per request: an error raised after an error handler has started (a
+ * Drizzle query failing inside a custom error handler) is not seen here, and is the handler's to
+ * answer.
  */
 import { DbError } from '../errors'
 
@@ -24,10 +28,22 @@ export function recognizeWrapper (recognizer: Recognizer): void {
   if (!recognizers.includes(recognizer)) recognizers.push(recognizer)
 }
 
+/**
+ * A recogniser that throws must not throw out of the onError hook: Fastify would skip every
+ * onError hook after ours (an error tracker's, say) and go straight to the error handler.
+ */
+const recognizes = (error: unknown) => (recognize: Recognizer): boolean => {
+  try {
+    return recognize(error)
+  } catch {
+    return false
+  }
+}
+
 /** Our error inside a recognised wrapper, if `error` is one. */
 function wrappedDbError (error: unknown): DbError | undefined {
   if (recognizers.length === 0 || error instanceof DbError) return undefined
-  if (!recognizers.some((recognize) => recognize(error))) return undefined
+  if (!recognizers.some(recognizes(error))) return undefined
   // A wrapper of a wrapper (a retry helper's, say) is still a wrapper: follow the causes a little way.
   let cause = (error as { cause?: unknown }).cause
   for (let depth = 0; depth < 4 && cause !== undefined && cause !== null; depth++) {

@@ -368,12 +368,30 @@ t.test('a failed Drizzle query answers as our error: no SQL or values in the res
         await db.query('KILL CONNECTION ?', [id])
         return d.select().from(things)
       })
-      app.get('/own-wrapper', async (request) => {
+      // A Drizzle error (wrapping a 503 of ours) inside the application's own error.
+      app.get('/own-wrapper', async () => {
+        const id = await drizzleConnectionId(d)
+        await db.query('KILL CONNECTION ?', [id])
         try {
-          await request.db.query('SELECT * FROM inreq_no_such_table')
+          await d.select().from(things)
         } catch (err) {
           throw new Error('saving the order failed', { cause: err })
         }
+      })
+      app.get('/sent', async (_request, reply) => {
+        try {
+          return await d.select().from(missing)
+        } catch (err) {
+          return reply.send(err)
+        }
+      })
+      app.get('/pre-handler', { preHandler: async () => { await d.select().from(missing) } }, async () => 'unreached')
+      // A custom error handler sees our face too (onError runs before it), and the cause for more.
+      void app.register(async (child) => {
+        child.setErrorHandler((error: Error & { statusCode?: number, code?: string }, _request, reply) => {
+          void reply.code(error.statusCode ?? 500).send({ mine: true, code: error.code, message: error.message })
+        })
+        child.get('/custom', async () => d.select().from(missing))
       })
     }
   })
@@ -391,9 +409,17 @@ t.test('a failed Drizzle query answers as our error: no SQL or values in the res
   t.equal((lost.json() as { code?: string }).code, 'FST_DB_DISCONNECTED')
   t.notMatch(lost.body, /select|inreq_things|Failed query/i)
 
-  // An application's own wrapper is its own business: its message and status stay.
+  for (const url of ['/sent', '/pre-handler', '/custom']) {
+    const res = await app.inject(url)
+    t.equal(res.statusCode, 500, url)
+    t.equal((res.json() as { code?: string }).code, 'FST_DB_QUERY_FAILED', `${url}: our code`)
+    t.notMatch(res.body, /select|inreq_no_such_table|Failed query|params/i, `${url}: no SQL`)
+  }
+  t.equal((await app.inject('/custom')).json<{ mine?: boolean }>().mine, true, 'the custom error handler answered')
+
+  // An application's own wrapper is its own business: its message and status stay (not our 503).
   const own = await app.inject('/own-wrapper')
-  t.equal(own.statusCode, 500)
+  t.equal(own.statusCode, 500, 'its status, not the 503 of the error inside')
   t.equal((own.json() as { message?: string }).message, 'saving the order failed')
   await assertSettled(t, app, db)
 })
