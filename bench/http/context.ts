@@ -2,34 +2,25 @@
  * Section 8: what the request context (AsyncLocalStorage, behind `app.db.current()`) costs on the
  * plain route. Two servers that differ only in `requestContext`; then, for the floor, the same route
  * on @fastify/mysql with and without a bare `AsyncLocalStorage.run` around its handler (what the
- * runtime charges any request context on a route that talks to the database). Unlike the peer comparison, which
- * keeps one process per variant for all its rounds, every round here starts a fresh process for
- * each: a process that happened to get slower machine code (JIT decisions, memory layout) weighs
- * on one round, not on the whole result, and an effect of a few per cent can be told from that.
+ * runtime charges any request context on a route that talks to the database). As in the peer
+ * comparison, every load run gets a fresh process (scenario.measureFresh): a process that happened
+ * to get slower machine code weighs on one round, not on the whole result. Both variants of a pair
+ * run back to back in each round, so an effect of a few per cent can be told from the drift.
  * Per-round ratios, median over the rounds.
  */
 import type { BenchConfig } from '../config'
 import { fmtInt, fmtNum, fmtRatio, median, table } from '../stats'
 import type { AppSpec } from './apps'
-import { load } from './load'
-import { readProbe, startProbe, startServer, stopServer } from './servers'
+import { measureFresh, type RoundResult } from './scenario'
 
 /** Issue #13's bar: the route with the context at ≥ 0.98× of the same route without. */
 const CONTEXT_GOAL = 0.98
 
-interface Reading { reqPerSec: number, cpuPerRequest: number }
+type Reading = Pick<RoundResult, 'reqPerSec' | 'cpuPerRequest'>
 
-async function measureFresh (spec: AppSpec, cfg: BenchConfig): Promise<Reading> {
-  const server = await startServer(spec)
-  try {
-    await load({ url: server.url, method: 'GET', connections: cfg.connections, duration: Math.max(1, cfg.warmup) })
-    startProbe(server, false)
-    const res = await load({ url: server.url, method: 'GET', connections: cfg.connections, duration: cfg.duration })
-    const probe = await readProbe(server)
-    return { reqPerSec: res.reqPerSec, cpuPerRequest: probe.cpuMicros / probe.statements }
-  } finally {
-    await stopServer(server)
-  }
+/** At least 1 s of warm-up: an effect of a few per cent needs the JIT settled. */
+async function measure (spec: AppSpec, cfg: BenchConfig): Promise<Reading> {
+  return await measureFresh({ label: spec.kind, spec, method: 'GET', connections: cfg.connections }, { ...cfg, warmup: Math.max(1, cfg.warmup) })
 }
 
 interface PairResult { on: Reading[], off: Reading[], reqRatio: number, cpuRatio: number }
@@ -40,7 +31,7 @@ async function comparePair (name: string, on: AppSpec, off: AppSpec, cfg: BenchC
   const without: Reading[] = []
   for (let r = 0; r < cfg.contextRounds; r++) {
     for (const first of r % 2 === 0 ? [true, false] : [false, true]) {
-      const reading = await measureFresh(first ? on : off, cfg)
+      const reading = await measure(first ? on : off, cfg)
       ;(first ? withIt : without).push(reading)
       progress(`context: ${name} round ${r + 1}/${cfg.contextRounds} ${first ? 'with' : 'without'}: ${fmtInt(reading.reqPerSec)} req/s, ${fmtNum(reading.cpuPerRequest, 1)} µs CPU/request`)
     }

@@ -30,7 +30,8 @@ export interface VariantResult {
   rounds: RoundResult[]
 }
 
-async function measureFresh (v: Variant, cfg: BenchConfig): Promise<RoundResult> {
+/** One load run of `v` on a fresh server process: started, warmed up, measured, stopped. */
+export async function measureFresh (v: Variant, cfg: BenchConfig): Promise<RoundResult> {
   const server = await startServer(v.spec)
   try {
     if (cfg.warmup > 0) await load({ url: server.url, method: v.method, connections: v.connections, duration: cfg.warmup })
