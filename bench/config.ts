@@ -1,6 +1,6 @@
 /**
  * Benchmark settings, from the environment. The defaults are the full run (`npm run bench`,
- * about 10 minutes); BENCH_QUICK=1 is a smoke run (1 round, 2 s per load run).
+ * about 25 minutes); BENCH_QUICK=1 is a smoke run (1 round, 2 s per load run).
  *
  *   BENCH_QUICK=1           short everything
  *   BENCH_DURATION=5        seconds per autocannon run
@@ -11,7 +11,8 @@
  *   BENCH_SIZING_CONNECTIONS=64  autocannon connections for the pool sizing curve
  *   BENCH_MICRO_ROUNDS=7    interleaved rounds of the pool micro-benchmark
  *   BENCH_MICRO_PAIRS=50000 acquire+release pairs per pool per round
- *   BENCH_OVERLOAD_DURATION=8    whole seconds of open-loop arrivals per overload run, ≥ 2 (~3 min in all)
+ *   BENCH_OVERLOAD_DURATION=8    whole seconds of open-loop arrivals per overload run, ≥ 2
+ *   BENCH_OVERLOAD_ROUNDS=3      rounds of the overload runs (~2 min a round; the rows show the median)
  *   BENCH_OVERLOAD_TIMEOUT=1000  ms after which an overload client gives up on a request
  *   BENCH_OVERLOAD_POOL_TIMEOUT=500  ms a checkout may wait (ours: poolTimeout; knex: acquireTimeoutMillis)
  *   BENCH_PROFILE_DURATION=6     seconds of load on the CPU-profiled server
@@ -41,6 +42,8 @@ export interface BenchConfig {
   microPairs: number
   /** Seconds of open-loop arrivals per overload run. */
   overloadDuration: number
+  /** Rounds of the overload runs (every variant at every rate once per round). */
+  overloadRounds: number
   /** Milliseconds after which an overload client gives up (autocannon `timeout`). */
   overloadTimeout: number
   /** Milliseconds a checkout may wait in the overload runs, where the pool has such a bound. */
@@ -89,6 +92,7 @@ export function loadConfig (): BenchConfig {
     microRounds: Math.round(num('BENCH_MICRO_ROUNDS', quick ? 3 : 6, 1)),
     microPairs: Math.round(num('BENCH_MICRO_PAIRS', quick ? 20_000 : 50_000, 100)),
     overloadDuration: Math.round(num('BENCH_OVERLOAD_DURATION', quick ? 3 : 8, 2)),
+    overloadRounds: Math.round(num('BENCH_OVERLOAD_ROUNDS', quick ? 1 : 3, 1)),
     overloadTimeout: Math.round(num('BENCH_OVERLOAD_TIMEOUT', 1000, 100)),
     overloadPoolTimeout: Math.round(num('BENCH_OVERLOAD_POOL_TIMEOUT', 500, 1)),
     profileDuration: num('BENCH_PROFILE_DURATION', quick ? 2 : 6, 1),

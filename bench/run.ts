@@ -44,7 +44,7 @@ function header (cfg: BenchConfig, db: DbInfo, startedAt: Date): string {
     `- Node ${process.version}, mysql2 ${pkgVersion('mysql2')}, fastify ${pkgVersion('fastify')}, @fastify/mysql ${pkgVersion('@fastify/mysql')}, knex ${pkgVersion('knex')}, tarn ${pkgVersion('tarn')}, generic-pool ${pkgVersion('generic-pool')}, autocannon ${pkgVersion('autocannon')}`,
     `- Database: ${db.version} on loopback (innodb_flush_log_at_trx_commit=${db.flushLogAtTrxCommit})`,
     `- Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${os.platform()} ${os.release()}; the load generator, the server (a child process) and MariaDB share it`,
-    `- Settings: ${cfg.duration} s per load run, ${cfg.rounds} round(s) (${cfg.peerRounds} for the peer comparison), ${cfg.warmup} s warm-up per server, ${cfg.connections} connections (${cfg.sizingConnections} for sizing); micro: ${cfg.microRounds} rounds × ${cfg.microPairs} pairs; overload: ${cfg.overloadDuration} s per run, client timeout ${cfg.overloadTimeout} ms, pool wait bound ${cfg.overloadPoolTimeout} ms`,
+    `- Settings: ${cfg.duration} s per load run, ${cfg.rounds} round(s) (${cfg.peerRounds} for the peer comparison), ${cfg.warmup} s warm-up per server, ${cfg.connections} connections (${cfg.sizingConnections} for sizing); micro: ${cfg.microRounds} rounds × ${cfg.microPairs} pairs; overload: ${cfg.overloadRounds} round(s) of ${cfg.overloadDuration} s per run, client timeout ${cfg.overloadTimeout} ms, pool wait bound ${cfg.overloadPoolTimeout} ms`,
     '',
     'Only ratios measured within one run are meaningful; absolute numbers depend on the machine and its load.',
     ''

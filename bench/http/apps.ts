@@ -36,6 +36,8 @@ export interface AppSpec {
   viaCurrent?: boolean
   /** Ours: the `requestContext` option (the async context behind `current()`; on by default). */
   requestContext?: boolean
+  /** Ours: the `logPoolStats` option (pool gauges and session stats on the "request completed" line; on by default). */
+  logPoolStats?: boolean
   /**
    * Any variant but ours: run every handler in a plain `AsyncLocalStorage.run(request, …)`, as any
    * request-context plugin does: what the runtime's async context costs a route by itself.
@@ -186,6 +188,7 @@ async function withOurs (app: FastifyInstance, spec: AppSpec, probe: PoolProbe):
     poolUseLifo: spec.useLifo ?? false,
     ...(spec.poolTimeout === undefined ? {} : { poolTimeout: spec.poolTimeout }),
     ...(spec.requestContext === undefined ? {} : { requestContext: spec.requestContext }),
+    ...(spec.logPoolStats === undefined ? {} : { logPoolStats: spec.logPoolStats }),
     ...(spec.queueTarget === undefined ? {} : { poolQueueTarget: spec.queueTarget }),
     ...(spec.queueInterval === undefined ? {} : { poolQueueInterval: spec.queueInterval }),
     ...(spec.adaptiveLifo === undefined ? {} : { poolAdaptiveLifo: spec.adaptiveLifo }),

@@ -113,7 +113,9 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
   const configs: { name: string, spec: AppSpec }[] = [
     { name: 'logger off', spec: base },
     { name: 'logger off, `requestContext: false`', spec: { ...base, requestContext: false } },
-    { name: '`logger: true`', spec: { ...base, logging: true } }
+    { name: '`logger: true`', spec: { ...base, logging: true } },
+    // What the dbPool/dbSession fields on the request line cost, next to the row above.
+    { name: '`logger: true`, `logPoolStats: false`', spec: { ...base, logging: true, logPoolStats: false } }
   ]
   try {
     const runs: ProfileSummary[] = []

@@ -52,7 +52,11 @@ export async function runPeers (cfg: BenchConfig, progress: (msg: string) => voi
     v('fastify-db-session, `app.db.current()`', spec('ours', { viaCurrent: true }), true, 'current'),
     v('fastify-db-session, `request.db`, `requestContext: false`', spec('ours', { requestContext: false }), true, 'no-context'),
     v('@fastify/mysql shared pool, logger: true (baseline)', spec('fastify-mysql', { logging: true })),
-    v('fastify-db-session, `request.db`, logger: true', spec('ours', { logging: true }), true)
+    v('fastify-db-session, `request.db`, logger: true', spec('ours', { logging: true }), true),
+    // Where the cost of logging goes: the context (more async resources to tag: sonic-boom's
+    // writes) and the fields added to the "request completed" line.
+    v('fastify-db-session, `request.db`, logger: true, `requestContext: false`', spec('ours', { logging: true, requestContext: false }), true),
+    v('fastify-db-session, `request.db`, logger: true, `logPoolStats: false`', spec('ours', { logging: true, logPoolStats: false }), true)
   ]
   const results = await runScenario('peers', variants, { ...cfg, rounds: cfg.peerRounds }, progress)
   const off = results.filter((r) => !(r.variant as PeerVariant).logging)

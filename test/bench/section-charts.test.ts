@@ -3,7 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { drawCharts, overloadData, peerData, redrawAll, sizingData, type ChartData } from '../../bench/section-charts'
-import type { OverloadResults, OverloadVariant } from '../../bench/http/overload'
+import type { OverloadResults } from '../../bench/http/overload'
+import { bestPeer, cellsOf, vsBest, type OverloadRun, type OverloadVariant } from '../../bench/http/overload-cells'
 
 function tmpDir (t: { teardown: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'section-charts-'))
@@ -24,6 +25,8 @@ t.test('overloadData: one series per factor, in variant order; a missing run is 
     timeoutMs: 1000,
     poolTimeoutMs: 500,
     duration: 7,
+    rounds: 1,
+    cells: [],
     markdown: '',
     variants: [a, b],
     runs: [
@@ -36,6 +39,28 @@ t.test('overloadData: one series per factor, in variant order; a missing run is 
   t.same(d.variants, ['ours', 'knex'])
   t.same(d.factors.map((f) => [f.factor, f.rate, f.goodput[0], f.goodput[1]]), [[2, 400, 190, 150], [4, 800, 180, NaN]])
   t.same(d.factors[0].p99, [38, 30])
+})
+
+t.test('cellsOf: runs grouped by rate then variant, rounds kept in order, the median round picked; a pair without runs has no cell', async (t) => {
+  const [a, b] = [variant('ours', true), variant('knex', false)]
+  const run = (v: OverloadVariant, factor: number, goodput: number): OverloadRun => ({
+    variant: v,
+    factor,
+    rate: factor * 100,
+    load: { sentPerSec: 1, goodput, goodputWithDrain: goodput, ok: 1, refused: 0, refusedMaxMs: 0, refusedSlow: 0, otherErrors: 0, unanswered: 0, p50: 1, p99: 1 },
+    probe: { waitingPeak: 1, statements: 1, samples: 1, cpuMicros: 1, refused: 0, waitedOut: 0, served503: { count: 0, slow: 0, maxMs: 0 }, loopStallMaxMs: 0 }
+  })
+  const runs = [run(a, 2, 230), run(b, 2, 233), run(a, 4, 9), run(a, 2, 236), run(b, 2, 229), run(a, 2, 231), run(a, 4, 7)]
+  const cells = cellsOf(runs, [a, b], [2, 4])
+  t.same(cells.map((c) => [c.factor, c.variant.short, c.rounds.map((r) => r.load.goodput), c.median.load.goodput]), [
+    [2, 'ours', [230, 236, 231], 231],
+    [2, 'knex', [233, 229], 229],
+    [4, 'ours', [9, 7], 7]
+  ], 'odd count: the middle; even count: the lower middle')
+  const atTwo = cells.filter((c) => c.factor === 2)
+  t.equal(bestPeer(atTwo), atTwo[1], 'the best peer is a peer, never ours')
+  // Paired by round: 230/233 and 236/229; the third round of ours has no partner and is left out.
+  t.equal(vsBest(atTwo[0], atTwo[1]), (230 / 233 + 236 / 229) / 2, 'the median of the per-round ratios')
 })
 
 t.test('drawCharts keeps the figures as JSON; redrawAll draws the same SVGs from them', async (t) => {
