@@ -67,7 +67,7 @@ export interface DbSessionPluginOptions extends ClusterPluginOptions {
   poolQueueInterval?: number
   /** Serve the newest waiter first while the queue is congested. */
   poolAdaptiveLifo?: boolean
-  /** Refuse at once a checkout that the queue ahead can't serve within its timeout (fast 503). */
+  /** Refuse at once a checkout that the queue ahead can't serve within its timeout (fast 503). Default `true`; `false` waits the whole `poolTimeout`, as SQLAlchemy does. */
   poolFailFast?: boolean
   /** Add `dbPool`/`dbSession` to Fastify's `request completed` log line. */
   logPoolStats?: boolean | 'full'

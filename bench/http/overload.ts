@@ -64,18 +64,20 @@ function variants (cfg: BenchConfig): OverloadVariant[] {
     time503: true
   })
   return [
-    { label: 'fastify-db-session (`request.db`, FIFO)', short: 'ours, FIFO', spec: spec('ours'), ours: true },
+    // The defaults: FIFO, and a checkout the queue ahead can't serve in time refused at arrival.
+    { label: 'fastify-db-session (`request.db`, the defaults: FIFO + `poolFailFast`)', short: 'ours, defaults', spec: { ...spec('ours'), failFast: true }, ours: true },
+    // SQLAlchemy's QueuePool: every checkout waits its whole timeout.
+    { label: 'fastify-db-session + `poolFailFast: false` (plain FIFO)', short: 'ours, plain FIFO', spec: { ...spec('ours'), failFast: false }, ours: true },
     {
-      label: `fastify-db-session + \`poolQueueTarget: ${QUEUE_TARGET_MS}\`, \`poolAdaptiveLifo: true\``,
+      label: `fastify-db-session + \`poolQueueTarget: ${QUEUE_TARGET_MS}\`, \`poolAdaptiveLifo: true\`, \`poolFailFast: false\``,
       short: 'ours, CoDel+LIFO',
-      spec: { ...spec('ours'), queueTarget: QUEUE_TARGET_MS, adaptiveLifo: true },
+      spec: { ...spec('ours'), failFast: false, queueTarget: QUEUE_TARGET_MS, adaptiveLifo: true },
       ours: true
     },
-    { label: 'fastify-db-session + `poolFailFast: true`', short: 'ours, failFast', spec: { ...spec('ours'), failFast: true }, ours: true },
     {
       // Both: refused at arrival once the queue is congested and can't serve within the target,
       // and the few admitted are served newest first.
-      label: `fastify-db-session + \`poolFailFast: true\`, \`poolQueueTarget: ${QUEUE_TARGET_MS}\`, \`poolAdaptiveLifo: true\``,
+      label: `fastify-db-session + \`poolQueueTarget: ${QUEUE_TARGET_MS}\`, \`poolAdaptiveLifo: true\` (and \`poolFailFast\`)`,
       short: 'ours, failFast+CoDel+LIFO',
       spec: { ...spec('ours'), failFast: true, queueTarget: QUEUE_TARGET_MS, adaptiveLifo: true },
       ours: true

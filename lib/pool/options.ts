@@ -58,6 +58,9 @@ export interface PoolOptions {
    * Refuse a checkout at once (PoolTimeoutError) when the queue ahead of it cannot be served
    * within its timeout, judged from the measured time connections are held: the 503 comes now
    * instead of after the whole wait, and the capacity goes to checkouts that can make it.
+   * On by default (SQLAlchemy waits the whole timeout): it only refuses what would have timed
+   * out anyway, keeps the queue in FIFO order, and under overload held goodput where the
+   * waiting queue lost it (README, Overload). `false` waits the whole timeout.
    */
   failFast?: boolean
   /** Where warnings and errors go; defaults to a pino logger at `warn`. */
@@ -89,7 +92,7 @@ export const defaultPoolOptions: Readonly<ResolvedPoolOptions> = Object.freeze({
   queueTarget: 0,
   queueInterval: 100,
   adaptiveLifo: false,
-  failFast: false,
+  failFast: true,
   logger: undefined,
   storeTraceback: true,
   onConnect: undefined

@@ -229,6 +229,40 @@ t.test('failFast: a checkout the queue ahead cannot serve in time is refused at 
   t.equal(pool.checkedout(), 0)
 })
 
+t.test('failFast is on by default; failFast: false keeps SQLAlchemy\'s wait: the whole queue waits, the deepest time out', async (t) => {
+  const teach = async (pool: QueuePool): Promise<void> => {
+    for (let i = 0; i < 25; i++) {
+      const h = await pool.connect()
+      await sleep(20)
+      await h.close()
+    }
+  }
+  const byDefault = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 200 })
+  t.equal(byDefault.options.failFast, true, 'the default')
+  await teach(byDefault)
+  const heldA = await byDefault.connect()
+  const refusedA = Array.from({ length: 20 }, () => byDefault.connect().then((h) => h.close(), (err: unknown) => err))
+  t.ok(byDefault.stats().refused > 0, `the deep positions are refused at once by default (${byDefault.stats().refused})`)
+  await heldA.close()
+  await Promise.all(refusedA)
+
+  const waiting = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 200, failFast: false })
+  await teach(waiting)
+  const held = await waiting.connect()
+  const start = performance.now()
+  const outcomes = Array.from({ length: 20 }, () => waiting.connect().then(async (h) => { await sleep(20); await h.close(); return undefined }, (err: unknown) => ({ err, at: performance.now() - start })))
+  t.equal(waiting.stats().refused, 0, 'nothing refused at once')
+  t.equal(waiting.stats().waiting, 20, 'every checkout queued')
+  await held.close()
+  const failed = (await Promise.all(outcomes)).filter((o) => o !== undefined)
+  t.ok(failed.length > 0, `the deepest waited out their timeout (${failed.length} of 20)`)
+  for (const f of failed) {
+    t.ok(f.err instanceof PoolTimeoutError)
+    t.ok(f.at >= 190, `after the whole wait (${f.at.toFixed(0)} ms)`)
+  }
+  t.equal(waiting.checkedout(), 0)
+})
+
 t.test('failFast refuses nothing before it has measured enough checkouts', async (t) => {
   const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 300, failFast: true })
   const held = await pool.connect()
