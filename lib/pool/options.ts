@@ -59,8 +59,9 @@ export interface PoolOptions {
    * within its timeout, judged from the measured time connections are held: the 503 comes now
    * instead of after the whole wait, and the capacity goes to checkouts that can make it.
    * On by default (SQLAlchemy waits the whole timeout): it only refuses what would have timed
-   * out anyway, keeps the queue in FIFO order, and under overload held goodput where the
-   * waiting queue lost it (README, Overload). `false` waits the whole timeout.
+   * out anyway and keeps the queue in FIFO order; under overload it answered its 503s at arrival
+   * at the goodput of the waiting queue, within the noise (README, Overload). `false` waits the
+   * whole timeout.
    */
   failFast?: boolean
   /** Where warnings and errors go; defaults to a pino logger at `warn`. */
