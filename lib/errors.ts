@@ -52,6 +52,12 @@ export class InvalidOptionError extends DbError {
 }
 
 /** SQLAlchemy's `TimeoutError`: the pool stayed at its limit for `timeout` ms. */
+/** Why `failFast` refused a checkout at arrival: the queue ahead of it and the wait it was expected to take. */
+export interface FailFastRefusal {
+  ahead: number
+  expectedMs: number
+}
+
 export class PoolTimeoutError extends DbError {
   /** The pool's stats at the moment the wait gave up. */
   readonly stats: PoolStats
@@ -61,11 +67,19 @@ export class PoolTimeoutError extends DbError {
   /** The waiting caller already held a connection of this pool (nested checkout): what the message adds. */
   readonly nestedCheckout: string | undefined
 
-  constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown, nestedCheckout?: string) {
+  /**
+   * Refused at arrival by `failFast` (the queue ahead could not be served within the timeout),
+   * not after waiting the whole timeout.
+   */
+  readonly refusedAtOnce: boolean
+
+  constructor (size: number, overflow: number, timeoutMs: number, stats: PoolStats, cause?: unknown, nestedCheckout?: string, refusal?: FailFastRefusal) {
     const retryAfter = Math.max(1, Math.ceil(timeoutMs / 1000))
+    // SQLAlchemy's sentence first, so the message greps the same; then why it came at once.
     super(
       'FST_DB_POOL_TIMEOUT',
       `QueuePool limit of size ${size} overflow ${overflow} reached, connection timed out, timeout ${(timeoutMs / 1000).toFixed(2)}` +
+        (refusal === undefined ? '' : `; refused at once (poolFailFast): the ${refusal.ahead} checkouts queued ahead need about ${(refusal.expectedMs / 1000).toFixed(2)} s at the measured hold time`) +
         (nestedCheckout === undefined ? '' : `; ${nestedCheckout}`),
       503,
       cause === undefined ? { retryAfter } : { cause, retryAfter }
@@ -73,6 +87,7 @@ export class PoolTimeoutError extends DbError {
     this.stats = stats
     this.retryAfter = retryAfter
     this.nestedCheckout = nestedCheckout
+    this.refusedAtOnce = refusal !== undefined
   }
 }
 

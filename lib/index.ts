@@ -26,7 +26,7 @@ export {
   DbError, InvalidOptionError, PoolTimeoutError, PoolClosedError, DatabaseUnavailableError, DriverTimeoutError,
   ConnectionInvalidatedError, AlreadyCheckedOutError, SessionClosedError, PendingRollbackError,
   TransactionStateError, CommitFailedError, QueryError, DisconnectedError, NoRequestError, TransactionConflictError, type DbErrorCode,
-  MissingPeerError
+  MissingPeerError, type FailFastRefusal
 } from './errors'
 export {
   defaultPoolOptions, type PoolOptions, type DbSessionPluginOptions, type ConnectionSource, type ResetOnReturn, type PoolClassName

@@ -20,6 +20,11 @@ t.test('PoolTimeoutError', async (t) => {
   t.equal(e.name, 'PoolTimeoutError')
   t.equal(new PoolTimeoutError(3, 2, 300, stats).message, 'QueuePool limit of size 3 overflow 2 reached, connection timed out, timeout 0.30')
   t.equal(new PoolTimeoutError(3, 2, 300, stats).retryAfter, 1)
+  t.equal(e.refusedAtOnce, false)
+  const refused = new PoolTimeoutError(1, 0, 500, stats, undefined, undefined, { ahead: 107, expectedMs: 463.2 })
+  t.equal(refused.message, 'QueuePool limit of size 1 overflow 0 reached, connection timed out, timeout 0.50; refused at once (poolFailFast): the 107 checkouts queued ahead need about 0.46 s at the measured hold time')
+  t.equal(refused.refusedAtOnce, true)
+  t.same(refused.headers, { 'retry-after': '1' })
 })
 
 t.test('codes are stable', async (t) => {

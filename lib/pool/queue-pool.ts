@@ -9,7 +9,7 @@
  * failed connect wakes a waiter instead of leaving it to time out.
  */
 import { performance } from 'node:perf_hooks'
-import { PoolClosedError, PoolTimeoutError } from '../errors'
+import { PoolClosedError, PoolTimeoutError, type FailFastRefusal } from '../errors'
 import type { PoolOptions } from './options'
 import { abortReason, Pool, type CancelSignal, type CheckoutOptions, type Creator } from './base-pool'
 import type { ConnectionRecord } from './connection-record'
@@ -129,7 +129,7 @@ export class QueuePool extends Pool {
       const expected = this._expectedWait(this.#waiters.length, this.#poolSize + this.#maxOverflow)
       if (expected !== undefined && expected > timeout * FAIL_FAST_HEADROOM) {
         this._counters.refused++
-        return Promise.reject(this.#timeoutError(timeout, performance.now(), nested))
+        return Promise.reject(this.#timeoutError(timeout, performance.now(), nested, { ahead: this.#waiters.length, expectedMs: expected }))
       }
     }
     return new Promise<PooledConnection>((resolve, reject) => {
@@ -221,9 +221,9 @@ export class QueuePool extends Pool {
     waiter.reject(err)
   }
 
-  #timeoutError (timeout: number, since: number, nested?: string): PoolTimeoutError {
+  #timeoutError (timeout: number, since: number, nested?: string, refusal?: FailFastRefusal): PoolTimeoutError {
     this._counters.timeouts++
-    const err = new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError, nested)
+    const err = new PoolTimeoutError(this.#poolSize, this.overflow(), timeout, this.stats(), this._lastConnectError, nested, refusal)
     if (poolChannels.timeout.hasSubscribers) publishTimeout(this, since, err.stats)
     return err
   }

@@ -220,6 +220,8 @@ t.test('failFast: a checkout the queue ahead cannot serve in time is refused at 
   for (const r of results) {
     if (r.err !== undefined) {
       t.ok(r.err instanceof PoolTimeoutError, `position ${r.i}: PoolTimeoutError`)
+      t.equal((r.err as PoolTimeoutError).refusedAtOnce, true)
+      t.match((r.err as Error).message, /; refused at once \(poolFailFast\): the \d+ checkouts queued ahead need about \d+\.\d\d s at the measured hold time$/, 'the message says why it came at once')
       t.ok(r.i >= 20 - refused && r.i >= 9, `position ${r.i} refused: (k + 1) × 40 ms leaves no headroom in 600 ms`)
       t.ok(r.at < 100, `position ${r.i} refused fast (${r.at.toFixed(0)} ms)`)
     } else {
@@ -258,6 +260,8 @@ t.test('failFast is on by default; failFast: false keeps SQLAlchemy\'s wait: the
   t.ok(failed.length > 0, `the deepest waited out their timeout (${failed.length} of 20)`)
   for (const f of failed) {
     t.ok(f.err instanceof PoolTimeoutError)
+    t.equal((f.err as PoolTimeoutError).refusedAtOnce, false)
+    t.notMatch((f.err as Error).message, /refused at once/)
     t.ok(f.at >= 190, `after the whole wait (${f.at.toFixed(0)} ms)`)
   }
   t.equal(waiting.checkedout(), 0)
