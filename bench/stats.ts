@@ -29,6 +29,12 @@ export function fmtNum (n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
 }
 
+/** A share (0..1) as a percentage, with the digits its size needs: 0.037 %, 4.2 %, 100 %. */
+export function fmtPct (share: number): string {
+  const pct = 100 * share
+  return `${pct >= 10 ? pct.toFixed(0) : pct >= 1 ? pct.toFixed(1) : pct.toPrecision(2)} %`
+}
+
 export function fmtRatio (n: number): string {
   return Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a'
 }

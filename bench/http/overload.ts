@@ -14,13 +14,7 @@
  * round: one slow 503 in any round fails it.
  */
 import type { BenchConfig } from '../config'
-import { fmtInt, fmtNum, fmtRatio, median, table } from '../stats'
-
-/** A share as a percentage: 0.037 %, 4.2 %, 100 %. */
-const fmtPct = (x: number): string => {
-  const pct = 100 * x
-  return `${pct >= 10 ? pct.toFixed(0) : pct >= 1 ? pct.toFixed(1) : pct.toPrecision(2)} %`
-}
+import { fmtInt, fmtNum, fmtPct, fmtRatio, median, table } from '../stats'
 import { bestPeer, cellsOf, goodputs, vsBest, type OverloadCell, type OverloadRun, type OverloadVariant } from './overload-cells'
 import type { AppKind, AppSpec } from './apps'
 import { load } from './load'
@@ -43,10 +37,8 @@ export interface OverloadResults {
   timeoutMs: number
   poolTimeoutMs: number
   duration: number
-  rounds: number
   /** The median run of each (variant, rate), as shown in the tables and charts. */
   runs: OverloadRun[]
-  cells: OverloadCell[]
   variants: OverloadVariant[]
   markdown: string
 }
@@ -119,10 +111,12 @@ async function runOne (cfg: BenchConfig, v: OverloadVariant, factor: number, rat
 
 function rowsFor (cells: OverloadCell[], capacity: number, duration: number): string[][] {
   const best = bestPeer(cells)
-  return cells.map((c) => rowFor(c, c.median, best, capacity, duration))
+  return cells.map((c) => rowFor(c, best, capacity, duration))
 }
 
-function rowFor (c: OverloadCell, r: OverloadRun, best: OverloadCell | undefined, capacity: number, duration: number): string[] {
+/** The cell's median round, with every round's goodput and the median ratio to the best peer. */
+function rowFor (c: OverloadCell, best: OverloadCell | undefined, capacity: number, duration: number): string[] {
+  const r = c.median
   return [
     r.variant.label,
     fmtInt(r.load.sentPerSec),
@@ -246,9 +240,7 @@ export async function runOverload (cfg: BenchConfig, progress: (msg: string) => 
     timeoutMs: cfg.overloadTimeout,
     poolTimeoutMs: cfg.overloadPoolTimeout,
     duration: cfg.overloadDuration,
-    rounds: cfg.overloadRounds,
     runs: cells.map((c) => c.median),
-    cells,
     variants: all,
     markdown: parts.join('\n').trimEnd()
   }

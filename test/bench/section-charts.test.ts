@@ -25,8 +25,6 @@ t.test('overloadData: one series per factor, in variant order; a missing run is 
     timeoutMs: 1000,
     poolTimeoutMs: 500,
     duration: 7,
-    rounds: 1,
-    cells: [],
     markdown: '',
     variants: [a, b],
     runs: [

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { fmtInt, fmtNum, fmtRatio, median, medianRatio, quantile, table } from '../../bench/stats'
+import { fmtInt, fmtNum, fmtPct, fmtRatio, median, medianRatio, quantile, table } from '../../bench/stats'
 
 t.test('median, quantile, medianRatio', async (t) => {
   t.equal(median([3, 1, 2]), 2)
@@ -18,6 +18,7 @@ t.test('formatting', async (t) => {
   t.equal(fmtNum(1.234), '1.23')
   t.equal(fmtNum(1.25, 1), '1.3')
   t.equal(fmtRatio(0.987), '0.99×')
+  t.same([0.00037, 0.042, 1].map(fmtPct), ['0.037 %', '4.2 %', '100 %'], 'the digits a share needs; 100 % not 1.0e+2 %')
   for (const f of [fmtInt, fmtNum, fmtRatio]) t.equal(f(NaN), 'n/a')
   t.equal(table(['a', 'b'], [['x', '1']]), '| a | b |\n| --- | ---: |\n| x | 1 |')
   t.equal(table(['a', 'b'], [], [true, false]), '| a | b |\n| ---: | --- |')

@@ -189,14 +189,18 @@ t.test('adaptive LIFO: while congested the newest waiter is served first; FIFO o
   t.equal(pool.checkedout(), 0)
 })
 
-t.test('failFast: a checkout the queue ahead cannot serve in time is refused at once; the others are served', async (t) => {
-  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 600, failFast: true })
-  // Teach the pool how long a checkout holds its connection: ~40 ms.
+/** 25 checkouts of `ms` each: more than failFast needs (20) before it trusts its estimate of the hold time. */
+async function teachHoldTime (pool: QueuePool, ms: number): Promise<void> {
   for (let i = 0; i < 25; i++) {
     const h = await pool.connect()
-    await sleep(40)
+    await sleep(ms)
     await h.close()
   }
+}
+
+t.test('failFast: a checkout the queue ahead cannot serve in time is refused at once; the others are served', async (t) => {
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 600, failFast: true })
+  await teachHoldTime(pool, 40)
   const held = await pool.connect()
   const start = performance.now()
   const outcomes = Array.from({ length: 20 }, async (_v, i) => {
@@ -232,16 +236,9 @@ t.test('failFast: a checkout the queue ahead cannot serve in time is refused at 
 })
 
 t.test('failFast is on by default; failFast: false keeps SQLAlchemy\'s wait: the whole queue waits, the deepest time out', async (t) => {
-  const teach = async (pool: QueuePool): Promise<void> => {
-    for (let i = 0; i < 25; i++) {
-      const h = await pool.connect()
-      await sleep(20)
-      await h.close()
-    }
-  }
   const byDefault = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 200 })
   t.equal(byDefault.options.failFast, true, 'the default')
-  await teach(byDefault)
+  await teachHoldTime(byDefault, 20)
   const heldA = await byDefault.connect()
   const refusedA = Array.from({ length: 20 }, () => byDefault.connect().then((h) => h.close(), (err: unknown) => err))
   t.ok(byDefault.stats().refused > 0, `the deep positions are refused at once by default (${byDefault.stats().refused})`)
@@ -249,7 +246,7 @@ t.test('failFast is on by default; failFast: false keeps SQLAlchemy\'s wait: the
   await Promise.all(refusedA)
 
   const waiting = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 200, failFast: false })
-  await teach(waiting)
+  await teachHoldTime(waiting, 20)
   const held = await waiting.connect()
   const start = performance.now()
   const outcomes = Array.from({ length: 20 }, () => waiting.connect().then(async (h) => { await sleep(20); await h.close(); return undefined }, (err: unknown) => ({ err, at: performance.now() - start })))
