@@ -9,7 +9,8 @@
  * pool of its own, so a replica route never writes, wherever it runs.
  */
 import { QueryError } from '../errors'
-import { abortReason, type CheckoutOptions, type Pool } from '../pool/base-pool'
+import type { Pool } from '../pool/base-pool'
+import { abortReason, type CheckoutOptions } from '../pool/checkout-signal'
 import type { PoolLogger } from '../pool/logger'
 import type { PooledConnection } from '../pool/pooled-connection'
 import type { PoolStats } from '../pool/stats'

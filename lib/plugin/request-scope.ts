@@ -17,7 +17,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { SessionClosedError } from '../errors'
-import type { CancelSignal } from '../pool/base-pool'
+import type { CancelSignal } from '../pool/checkout-signal'
 import { CHECKED_IN } from '../pool/pooled-connection'
 import type { Session } from '../session/session'
 

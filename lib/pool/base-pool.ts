@@ -17,6 +17,8 @@ import { LeakWatch } from './leak-watch'
 import { PooledConnection, type HandleOwner, type HandleState } from './pooled-connection'
 import { StatementKiller } from './statement-killer'
 import { runConnectSetup } from './connect-setup'
+import { abandonable, abortReason, type CancelSignal, type CheckoutOptions } from './checkout-signal'
+import { HoldTime } from './hold-time'
 import { newCounters, type PoolCounters, type PoolGauges, type PoolStats } from './stats'
 import {
   checkoutsObserved, poolChannels, publishCheckin, publishCheckout, publishConnect, publishConnectError, publishInvalidate
@@ -24,35 +26,6 @@ import {
 
 /** Makes a new database connection; e.g. `() => mysql.createConnection(url)`. */
 export type Creator = () => DriverConnection | Promise<DriverConnection>
-
-/**
- * What the pool uses of an AbortSignal. An AbortSignal is one; the plugin passes a lighter object
- * of its own per request, because in Node 20 adding a listener to an AbortSignal costs microseconds.
- */
-export interface CancelSignal {
-  readonly aborted: boolean
-  readonly reason: unknown
-  addEventListener: (type: 'abort', listener: () => void, options?: { once?: boolean }) => void
-  removeEventListener: (type: 'abort', listener: () => void) => void
-}
-
-/** Per-checkout options of `pool.connect()`. */
-export interface CheckoutOptions {
-  /**
-   * Abandons the checkout: a waiter leaves the queue at once and a connection still being opened
-   * for it goes to the next waiter (or the pool) when it arrives. The checkout rejects with
-   * `signal.reason`. A connection already handed out is the caller's to close.
-   */
-  signal?: AbortSignal | CancelSignal | undefined
-  /** ms this checkout may wait at the limit: the sooner of this and the pool's `timeout` applies. */
-  timeout?: number | undefined
-}
-
-/** The abort reason as an Error (AbortSignal's default reason is a DOMException, also an Error). */
-export function abortReason (signal: CancelSignal): Error {
-  const reason: unknown = signal.reason
-  return reason instanceof Error ? reason : new Error(String(reason))
-}
 
 /** Listener signatures of the pool events (SQLAlchemy's pool events, Node style). */
 export interface PoolEvents {
@@ -165,19 +138,9 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
   /** Slots currently checked out. */
   protected abstract _outstanding (): number
 
-  /**
-   * How long a checkout queued behind `ahead` others would wait with `slots` connections turning
-   * over: (ahead + 1) returns are needed, and they come at slots / mean-hold-time per ms. The
-   * estimate is padded by four deviations of the time those returns take (slots connections
-   * returning side by side: deviation × √(ahead + 1) / slots), as TCP pads its retransmit timer,
-   * so a checkout admitted close to its deadline is not then answered by a late timeout.
-   * Undefined until enough checkouts were measured to trust the mean.
-   */
+  /** failFast's estimate of the wait behind `ahead` queued checkouts (undefined until trusted). */
   protected _expectedWait (ahead: number, slots: number): number | undefined {
-    const mean = this.#holdTime.mean()
-    if (mean === undefined) return undefined
-    const returns = ahead + 1
-    return returns * mean / slots + 4 * this.#holdTime.deviation() * Math.sqrt(returns) / slots
+    return this.#holdTime.expectedWait(ahead, slots)
   }
 
   /** The configured checkout timeout, in ms. */
@@ -580,55 +543,3 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
 }
 
 function noop (): void {}
-
-/**
- * Exponentially weighted mean and mean deviation of hold times; both follow a change of load
- * within ~20 checkouts.
- */
-class HoldTime {
-  #mean = 0
-  #deviation = 0
-  #samples = 0
-
-  add (ms: number): void {
-    this.#samples++
-    const weight = Math.min(this.#samples, 10)
-    const error = ms - this.#mean
-    this.#mean += error / weight
-    // The first sample has nothing to deviate from.
-    if (this.#samples > 1) this.#deviation += (Math.abs(error) - this.#deviation) / (weight - 1)
-  }
-
-  mean (): number | undefined {
-    return this.#samples < 20 ? undefined : this.#mean
-  }
-
-  deviation (): number {
-    return this.#deviation
-  }
-}
-
-/**
- * The slow checkout, rejected as soon as `signal` aborts. The work goes on (a connect can't be
- * taken back) and _checkoutSlow gives its slot back when it sees the abort; a handle that was
- * handed out in the instant between is closed here.
- */
-function abandonable (work: Promise<PooledConnection>, signal: CancelSignal): Promise<PooledConnection> {
-  if (signal.aborted) return work
-  return new Promise<PooledConnection>((resolve, reject) => {
-    let gone = false
-    const onAbort = (): void => {
-      gone = true
-      reject(abortReason(signal))
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then((handle) => {
-      signal.removeEventListener('abort', onAbort)
-      if (gone) void handle.close()
-      else resolve(handle)
-    }, (err: unknown) => {
-      signal.removeEventListener('abort', onAbort)
-      reject(err)
-    })
-  })
-}

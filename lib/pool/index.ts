@@ -1,4 +1,5 @@
-export { Pool, type Creator, type PoolEvents, type CheckoutOptions, type CancelSignal } from './base-pool'
+export { Pool, type Creator, type PoolEvents } from './base-pool'
+export type { CheckoutOptions, CancelSignal } from './checkout-signal'
 export { QueuePool } from './queue-pool'
 export { NullPool } from './null-pool'
 export { StaticPool } from './static-pool'

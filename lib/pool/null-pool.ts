@@ -4,7 +4,8 @@
  */
 import { PoolClosedError } from '../errors'
 import type { ResetOnReturn } from './options'
-import { abortReason, Pool, type CheckoutOptions } from './base-pool'
+import { Pool } from './base-pool'
+import { abortReason, type CheckoutOptions } from './checkout-signal'
 import type { ConnectionRecord } from './connection-record'
 import type { PooledConnection } from './pooled-connection'
 import { newCounters, type PoolStats } from './stats'

@@ -10,7 +10,8 @@ import type { ExecuteValues, FieldPacket, QueryOptions, QueryResult, QueryValues
 import {
   ConnectionInvalidatedError, DbError, DisconnectedError, PendingRollbackError, QueryError, SessionClosedError, TransactionConflictError, TransactionStateError
 } from '../errors'
-import type { CancelSignal, Pool } from '../pool/base-pool'
+import type { Pool } from '../pool/base-pool'
+import type { CancelSignal } from '../pool/checkout-signal'
 import { isDisconnectError, isPoisoningError } from '../pool/driver'
 import { defaultLogger, type PoolLogger } from '../pool/logger'
 import { CHECKED_IN, type PooledConnection } from '../pool/pooled-connection'
