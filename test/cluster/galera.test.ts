@@ -27,7 +27,7 @@ t.teardown(() => galera.remove())
 interface Outcome { worker: number, started: number, ended: number, ok: boolean, err?: unknown }
 
 t.test('the writer node SIGKILLed mid-load: writes carry on on the next node', async (t) => {
-  const { cluster, log } = buildCluster(t, clusterOptions(galera.urls, [], { nodeBackoff: 10_000 }), { poolSize: 6, timeout: 20_000 })
+  const { cluster, log } = buildCluster(t, clusterOptions(galera.urls, [], { nodeBackoff: 60_000 }), { poolSize: 6, timeout: 20_000 })
   const outcomes: Outcome[] = []
   const state = { running: true }
   const workers = Array.from({ length: 6 }, async (_, worker) => {

@@ -54,14 +54,15 @@ async function ports (source: ConstructorParameters<typeof Session>[0], n: numbe
 }
 
 t.test('first healthy node; a stopped node is skipped for the back-off, then used again', async (t) => {
-  const { cluster, log } = buildCluster(t, clusterOptions([a.url, b.url], [], { nodeBackoff: 300 }), { poolSize: 3 })
+  // A back-off long enough that A cannot come due again while B's connections open on a slow machine.
+  const { cluster, log } = buildCluster(t, clusterOptions([a.url, b.url], [], { nodeBackoff: 2000 }), { poolSize: 3 })
   t.same(await ports(cluster.primary, 3), [a.port, a.port, a.port], 'all on the first node')
   await a.stop()
   t.same(await ports(cluster.primary, 3), [b.port, b.port, b.port], 'the next node takes over')
   t.match(cluster.stats().nodes, [{ node: `127.0.0.1:${a.port}`, up: false, reason: /ECONNREFUSED/ }, { up: true }])
   t.equal(log.calls.filter((c) => c.msg === 'Cluster node skipped; new connections go to the next node').length, 1, 'logged once')
   await a.start()
-  await sleep(350)
+  await until(() => cluster.stats().nodes?.[0].up === true, 5000, 'the back-off over')
   // Pooled connections to B stay until recycled; new ones go to A again.
   cluster.primary.invalidateConnections(() => true, new Error('test: make the pool reconnect'))
   t.same(await ports(cluster.primary, 3), [a.port, a.port, a.port], 'back on the first node after the back-off')

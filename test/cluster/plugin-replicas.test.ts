@@ -47,7 +47,8 @@ function routes (app: FastifyInstance): void {
 
 t.test('replica routes, causal reads over HTTP, read-only refusal, stats and app.db.replica()', async (t) => {
   const { app, logs } = await buildApp(t, {
-    plugin: { connection: pair.primary.url, replicas: [pair.replica.url], causalReads: true, replicaCheckInterval: 200 },
+    // A long check deadline: a check held up on a loaded machine must not mark the replica unreachable mid-test.
+    plugin: { connection: pair.primary.url, replicas: [pair.replica.url], causalReads: true, replicaCheckInterval: 200, replicaCheckTimeout: 10_000 },
     setup: routes
   })
   t.match(app.db.stats().replicas, [{ replica: `127.0.0.1:${pair.replica.port}`, state: 'healthy', lagMs: 0 }], 'checked once before ready resolved')

@@ -36,7 +36,7 @@ t.test('serverWarnings: each with its numbers and its fix', async (t) => {
 })
 
 t.test('ServerFactsProbe: a failed read is retried on the next connection; warnings once', async (t) => {
-  const server = await startPrivateServerWith(t, ['--wait-timeout=3', '--max-connections=20'])
+  const server = await startPrivateServerWith(t, ['--wait-timeout=6', '--max-connections=20'])
   const log = fakeLogger()
   const seen: ServerFacts[] = []
   const probe = new ServerFactsProbe('probe', () => ({ ...limits, recycle: -1 }), log, (f) => seen.push(f))
@@ -50,7 +50,7 @@ t.test('ServerFactsProbe: a failed read is retried on the next connection; warni
   t.teardown(() => c.end())
   await Promise.all([probe.readOnce(c), probe.readOnce(c)])
   await probe.readOnce(c)
-  t.match(probe.facts, { maxConnections: 20, waitTimeout: 3000, readOnly: false, mariadb: true })
+  t.match(probe.facts, { maxConnections: 20, waitTimeout: 6000, readOnly: false, mariadb: true })
   t.ok((probe.facts?.maxPreparedStmtCount ?? 0) > 0)
   t.equal(seen.length, 1, 'read once')
   t.equal(log.at('warn').length, 2, 'two warnings (recycle off; 15 connections > half of 20), once')
@@ -65,26 +65,27 @@ async function startPrivateServerWith (t: { teardown: (fn: () => unknown) => voi
 t.teardown(() => serverWithLimits?.remove())
 
 t.test("the plugin: facts on the first connection, poolRecycle 'auto' by default, warnings with numbers", async (t) => {
-  const server = await startPrivateServerWith(t, ['--wait-timeout=3', '--max-connections=20'])
+  const server = await startPrivateServerWith(t, ['--wait-timeout=6', '--max-connections=20'])
   const { app, logs } = await buildApp(t, { plugin: { connection: server.url, poolSize: 12, maxOverflow: 0 } })
   t.equal(app.db.serverFacts, undefined, 'nothing read before the first connection (registering does no I/O)')
   await app.db.query('SELECT 1')
-  t.match(app.db.serverFacts, { maxConnections: 20, waitTimeout: 3000 })
+  t.match(app.db.serverFacts, { maxConnections: 20, waitTimeout: 6000 })
   const warnings = logs.filter((l) => l.level === 40)
   t.equal(warnings.length, 1, 'one warning: the pool size against max_connections (recycle is auto)')
   t.match(warnings[0].msg, /may open 12 connections .* max_connections = 20/)
-  // 'auto' = 2400 ms here: a connection older than that is replaced at checkout, before the server's 3 s.
-  await sleep(2600)
+  // 'auto' = 4800 ms here: a connection older than that is replaced at checkout, before the
+  // server's 6 s (a wait_timeout this long leaves timers on a loaded machine 900 ms to be late).
+  await sleep(5100)
   await app.db.query('SELECT 1')
   t.equal(app.db.stats().recycles, 1, 'recycled below wait_timeout')
-  await sleep(3200)
+  await sleep(6400)
   const [rows] = await app.db.query('SELECT 1 AS one')
   t.same(rows, [{ one: 1 }], 'after idling past wait_timeout the next query works')
 
   const { logs: offLogs, app: off } = await buildApp(t, { plugin: { connection: server.url, poolRecycle: -1 } })
   await off.db.query('SELECT 1')
-  t.match(offLogs.filter((l) => l.level === 40).map((l) => l.msg), [/poolRecycle is off .* wait_timeout = 3000 ms/])
-  // (wait_timeout is 3 s here: a connection of its own, opened now.)
+  t.match(offLogs.filter((l) => l.level === 40).map((l) => l.msg), [/poolRecycle is off .* wait_timeout = 6000 ms/])
+  // (wait_timeout is 6 s here: a connection of its own, opened now.)
   const admin = await mysql.createConnection(server.url)
   admin.on('error', () => {})
   await admin.query('SET GLOBAL read_only = 1')

@@ -17,6 +17,7 @@ import sensible from '@fastify/sensible'
 import type mysql from 'mysql2/promise'
 import { dbSession } from '../../lib/plugin/plugin'
 import type { DbSessionPluginOptions } from '../../lib/options'
+import { activeTransactionThreads } from './db'
 
 // ---------------------------------------------------------------------------------------------
 // HTTP client
@@ -257,11 +258,16 @@ export async function userThreads (admin: mysql.Connection, user: string): Promi
   return rows.map((r) => ({ id: Number(r.id), command: String(r.command), time: Number(r.time) }))
 }
 
-/** Open InnoDB transactions on connections of `user`. */
+/**
+ * Open InnoDB transactions on connections of `user`, read live (SHOW ENGINE INNODB STATUS):
+ * polling information_schema.innodb_trx keeps its cache stale, here and for every parallel test.
+ */
 export async function userTransactions (admin: mysql.Connection, user: string): Promise<number> {
-  const [rows] = await admin.query<mysql.RowDataPacket[]>(
-    'SELECT COUNT(*) AS n FROM information_schema.innodb_trx t JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id WHERE p.user = ?', [user])
-  return Number(rows[0].n)
+  const ours = new Set((await userThreads(admin, user)).map((thread) => thread.id))
+  if (ours.size === 0) return 0
+  let n = 0
+  for (const id of await activeTransactionThreads(admin)) if (ours.has(id)) n++
+  return n
 }
 
 /** net.Socket handles this process holds right now (HTTP, database, stdio pipes alike). */

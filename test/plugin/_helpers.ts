@@ -12,8 +12,8 @@ import type { RowDataPacket } from 'mysql2'
 import type { Test } from 'tap'
 import dbSession from '../../lib'
 import type { DbSessionPluginOptions } from '../../lib/options'
-import { databaseUrl, openTransactions } from '../helpers/db'
-import { sleep, until } from '../helpers/pool'
+import { activeTransactionThreads, databaseUrl, openTransactions } from '../helpers/db'
+import { until } from '../helpers/pool'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -72,23 +72,7 @@ function trackThreads (app: FastifyInstance): Set<number> {
   return ids
 }
 
-/**
- * Server thread ids with an ACTIVE InnoDB transaction, read live from SHOW ENGINE INNODB STATUS.
- * information_schema.innodb_trx is served from a cache that InnoDB refreshes only when nobody
- * read it during the last 100 ms, so polling it (here or in any parallel test) can keep showing
- * a transaction that ended long ago.
- */
-export async function activeTransactionThreads (admin: mysql.Connection): Promise<Set<number>> {
-  const [rows] = await admin.query<RowDataPacket[]>('SHOW ENGINE INNODB STATUS')
-  const status = String(rows[0].Status)
-  const ids = new Set<number>()
-  for (const block of status.split('---TRANSACTION ').slice(1)) {
-    if (!/^[^\n]*ACTIVE/.test(block)) continue
-    const m = /(?:MariaDB|MySQL) thread id (\d+)/.exec(block)
-    if (m !== null) ids.add(Number(m[1]))
-  }
-  return ids
-}
+export { activeTransactionThreads } from '../helpers/db'
 
 /**
  * Open transactions on this app's connections. The server is shared with other test files
@@ -174,7 +158,6 @@ export async function assertSettled (
   await until(async () => await appTransactions(app, admin) === 0, ms, 'open transactions to end').catch(() => undefined)
   t.equal(await appTransactions(app, admin), 0, 'no transaction left open on the app\'s connections')
   if (exclusive) {
-    await sleep(150) // let innodb_trx's cache refresh (see activeTransactionThreads)
     t.equal(await openTransactions(admin), 0, 'no transaction open on the server')
   }
 }

@@ -33,7 +33,7 @@ t.test('a session held past the threshold: one warning with a stack, then unleak
   const w = warnings[0]
   t.equal(w.component, 'db-pool', 'logged through the app logger')
   t.equal(w.leakDetectionThreshold, 100)
-  t.ok((w.heldMs as number) >= 95 && (w.heldMs as number) < 290, `warned at ${String(w.heldMs)} ms, while still held`)
+  t.ok((w.heldMs as number) >= 95, `warned at ${String(w.heldMs)} ms, past the threshold`)
   t.type(w.stack, 'string')
   t.match(w.stack as string, /Connection checked out here/)
   t.match(w.stack as string, /session\.(ts|js)/, 'the stack shows where the session took it')
@@ -43,6 +43,8 @@ t.test('a session held past the threshold: one warning with a stack, then unleak
   t.equal(unleaked.length, 1, 'one unleaked line when it came back')
   t.equal(unleaked[0].connection, w.connection, 'for the same connection')
   t.ok((unleaked[0].heldMs as number) >= 290, `held ${String(unleaked[0].heldMs)} ms in total`)
+  // (A fixed bound on the warning's heldMs would fail when the leak timer fires late on a busy machine.)
+  t.ok((w.heldMs as number) < (unleaked[0].heldMs as number), 'the warning came while the connection was still held')
   t.ok(logs.indexOf(unleaked[0]) > logs.indexOf(w), 'after the warning')
 
   t.equal((await app.inject('/quick')).statusCode, 200)

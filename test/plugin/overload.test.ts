@@ -10,13 +10,13 @@ import type { Connection } from 'mysql2/promise'
 import { admin, sleep, until } from '../helpers/pool'
 import { assertSettled, buildApp, deferred, listen, request } from './_helpers'
 
-/** GET that the client abandons after `ms`. */
-function abandonAfter (url: string, ms: number): Promise<void> {
+/** GET that the client abandons after `ms`, or once `when` resolves (then after `ms` more). */
+function abandonAfter (url: string, ms: number, when: Promise<unknown> = Promise.resolve()): Promise<void> {
   return new Promise((resolve) => {
     const req = http.get(url, { agent: false })
     req.on('error', () => {})
     req.on('close', () => resolve())
-    setTimeout(() => req.destroy(), ms)
+    void when.then(() => setTimeout(() => req.destroy(), ms), () => req.destroy())
   })
 }
 
@@ -48,8 +48,10 @@ t.test('clients that give up while queued leave the queue at once; only live req
   const { db, app, url, release } = await holdingApp(t, 1, 10_000)
   const holding = request(`${url}/hold`)
   await until(() => app.db.stats().checkedOut === 1, 2000, 'the slow request to hold the connection')
-  const gaveUp = Array.from({ length: 5 }, () => abandonAfter(`${url}/q`, 150))
-  await until(() => app.db.stats().waiting === 5, 2000, 'five waiters')
+  // The clients give up once all five are queued (a fixed delay could pass before a slow machine queued them).
+  const queued = until(() => app.db.stats().waiting === 5, 5000, 'five waiters')
+  const gaveUp = Array.from({ length: 5 }, () => abandonAfter(`${url}/q`, 20, queued))
+  await queued
   await Promise.all(gaveUp)
   await until(() => app.db.stats().waiting === 0, 1000, 'the queue to empty')
   t.equal(app.db.stats().waiting, 0, 'waiting drops when the clients leave, not when the pool frees up')
@@ -66,9 +68,11 @@ t.test('hundreds of queued aborts: waiting back to 0, checkouts count only live 
   const { db, app, url, release } = await holdingApp(t, 2, 20_000)
   const holding = [request(`${url}/hold`), request(`${url}/hold`)]
   await until(() => app.db.stats().checkedOut === 2, 2000, 'both connections held')
-  const dead = Array.from({ length: 200 }, (_v, i) => abandonAfter(`${url}/q`, 1500 + (i % 50) * 4))
+  const queued = until(() => app.db.stats().waiting === 210, 10_000, 'all queued')
+  // Once all are queued, the 200 give up over the next 200 ms, spread out.
+  const dead = Array.from({ length: 200 }, (_v, i) => abandonAfter(`${url}/q`, (i % 50) * 4, queued))
   const live = Array.from({ length: 10 }, () => request(`${url}/q`))
-  await until(() => app.db.stats().waiting === 210, 5000, 'all queued')
+  await queued
   await Promise.all(dead)
   await until(() => app.db.stats().waiting === 10, 2000, 'dead waiters gone')
   t.equal(app.db.stats().waiting, 10, 'only the live requests still wait')

@@ -7,7 +7,8 @@ import t from 'tap'
 import type { RowDataPacket } from 'mysql2'
 import { resolvePluginOptions } from '../../lib/options'
 import { DEFAULT_MAX_PREPARED_STATEMENTS, poolConnectionLimit, statementBudgetWarning } from '../../lib/pool/statement-budget'
-import { admin, sleep } from '../helpers/pool'
+import { admin, until } from '../helpers/pool'
+import { startPrivateServer } from '../helpers/private-server'
 import { buildApp } from './_helpers'
 
 async function preparedCount (db: Awaited<ReturnType<typeof admin>>): Promise<number> {
@@ -26,21 +27,26 @@ async function fill (app: Awaited<ReturnType<typeof buildApp>>['app'], connectio
 }
 
 t.test('Prepared_stmt_count stays within cap × connections', async (t) => {
-  const db = await admin(t)
+  // Prepared_stmt_count is server-wide: on the shared server, other test files running alongside
+  // prepare and free statements too. A server of its own counts only this test's.
+  const server = await startPrivateServer()
+  t.teardown(() => server.remove())
+  const db = await admin(t, server.url)
   const baseline = await preparedCount(db)
-  const capped = await buildApp(t, { plugin: { poolSize: 2, maxPreparedStatements: 3 } })
+  const capped = await buildApp(t, { plugin: { connection: server.url, poolSize: 2, maxPreparedStatements: 3 } })
   await fill(capped.app, 2, 20)
-  await sleep(50) // COM_STMT_CLOSE has no reply: let the server process the last ones
+  // COM_STMT_CLOSE has no reply: the evicted statements are freed when the server gets to them.
+  await until(async () => await preparedCount(db) - baseline <= 3 * 2, 5000, 'the evicted statements freed')
   const withCap = await preparedCount(db) - baseline
   t.ok(withCap <= 3 * 2, `at most 3 × 2 statements prepared on the server (saw ${withCap})`)
   t.ok(withCap >= 2, 'the cache is used (statements are kept up to the cap)')
   // The same work without a small cap keeps every statement: the cap is what made the difference.
-  const uncapped = await buildApp(t, { plugin: { poolSize: 2, maxPreparedStatements: 1000 } })
+  const uncapped = await buildApp(t, { plugin: { connection: server.url, poolSize: 2, maxPreparedStatements: 1000 } })
   await fill(uncapped.app, 2, 20)
   t.equal(await preparedCount(db) - baseline - withCap, 40, 'uncapped: 20 × 2 kept')
   await uncapped.app.close()
   await capped.app.close()
-  await sleep(50)
+  await until(async () => await preparedCount(db) === baseline, 5000, 'the statements of the closed connections freed')
   t.equal(await preparedCount(db), baseline, 'closing the connections frees them all')
 })
 

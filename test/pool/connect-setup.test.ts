@@ -10,7 +10,7 @@ import { DatabaseUnavailableError, DriverTimeoutError } from '../../lib'
 import { QueuePool, type DriverConnection } from '../../lib/pool'
 import { resolvePoolOptions } from '../../lib/pool/options'
 import { aliveThreads } from '../helpers/db'
-import { admin, fakeLogger, realPool, sleep } from '../helpers/pool'
+import { admin, fakeLogger, realPool, until } from '../helpers/pool'
 import { buildApp } from '../plugin/_helpers'
 
 const timeZone = async (conn: { query: DriverConnection['query'] }): Promise<string> =>
@@ -37,7 +37,8 @@ t.test('onConnect fails, then recovers: one checkout fails, the pool is not bloc
   t.equal(pool.checkedout(), 0, 'the slot was freed')
   t.equal(pool.stats().connectErrors, 1)
   t.match(logger.at('warn')[0].msg, /Connection set-up failed/)
-  await sleep(50)
+  // The server ends the thread when it sees the socket close: soon, not at once.
+  await until(async () => (await aliveThreads(db, [threads[0]])).length === 0, 5000, 'the failed connection gone from the server')
   t.same(await aliveThreads(db, [threads[0]]), [], 'the failed connection was closed on the server')
   // The next checkout tries afresh (poolSize 1, maxOverflow 0: a leaked slot would block here).
   const h = await pool.connect()

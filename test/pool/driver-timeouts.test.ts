@@ -27,7 +27,7 @@ t.test('a ping that never answers hits pingTimeout: destroyed, replaced, never r
   const started = performance.now()
   const h2 = await pool.connect()
   const elapsed = performance.now() - started
-  t.ok(elapsed >= 199, `waited for the ping deadline (${elapsed})`)
+  t.ok(elapsed >= 190, `waited for the ping deadline (${elapsed})`)
   t.ok(elapsed < 2000)
   t.equal(server.pings, 1)
   t.not(threadOf(h2), first, 'a new connection')
@@ -49,7 +49,7 @@ t.test('a COM_RESET_CONNECTION that never answers hits resetTimeout', async (t) 
   const started = performance.now()
   await h1.close() // must not throw
   const elapsed = performance.now() - started
-  t.ok(elapsed >= 199 && elapsed < 2000, `close waited for the deadline (${elapsed})`)
+  t.ok(elapsed >= 190 && elapsed < 2000, `close waited for the deadline (${elapsed})`)
   t.equal(server.resets, 1)
   t.equal(logger.at('error').length, 1)
   t.equal(logger.at('error')[0].msg, 'Exception during reset or similar')
@@ -88,7 +88,7 @@ t.test('connectTimeout against a server that never sends the handshake', async (
   const started = performance.now()
   const err = await pool.connect().then(() => undefined, (e: unknown) => e) as Error & { code: string, cause: unknown }
   const elapsed = performance.now() - started
-  t.ok(elapsed >= 199 && elapsed < 3000, `failed at the deadline (${elapsed})`)
+  t.ok(elapsed >= 190 && elapsed < 3000, `failed at the deadline (${elapsed})`)
   t.equal(err.code, 'FST_DB_UNAVAILABLE')
   t.ok(err.cause instanceof DriverTimeoutError)
   t.match(err.cause, { operation: 'connect' })

@@ -59,13 +59,13 @@ t.test('the timeout carries the last connect error as cause', async (t) => {
 })
 
 t.test('a waiter is served by a return, and does not time out afterwards', async (t) => {
-  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 300 })
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 1000 })
   const h = await pool.connect()
   const waiting = pool.connect()
   setTimeout(() => { h.close().catch(() => {}) }, 50)
   const h2 = await waiting
   t.equal(h2.isValid, true)
-  await new Promise((resolve) => setTimeout(resolve, 400))
+  await new Promise((resolve) => setTimeout(resolve, 1100))
   t.equal(pool.stats().timeouts, 0)
   await h2.close()
 })

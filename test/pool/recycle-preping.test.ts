@@ -22,7 +22,8 @@ function spyPings (pool: QueuePool): { count: number, failNext: boolean } {
 }
 
 t.test('recycle replaces a connection older than recycle at checkout', async (t) => {
-  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, recycle: 200, recycleJitter: 0 })
+  // 1 s: long enough that the reuse below is young even on a loaded machine.
+  const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, recycle: 1000, recycleJitter: 0 })
   const events: string[] = []
   for (const ev of ['connect', 'checkout', 'close', 'invalidate'] as const) pool.on(ev, () => events.push(ev))
   const h = await pool.connect()
@@ -31,7 +32,7 @@ t.test('recycle replaces a connection older than recycle at checkout', async (t)
   const again = await pool.connect()
   t.equal(threadOf(again), first, 'young enough: reused')
   await again.close()
-  await sleep(260)
+  await sleep(1060)
   events.length = 0
   const h2 = await pool.connect()
   t.not(threadOf(h2), first, 'recycled: a new server thread')
