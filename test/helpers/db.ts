@@ -52,7 +52,8 @@ export async function adminConnection (url?: string): Promise<mysql.Connection> 
  * Server thread ids with an ACTIVE InnoDB transaction, read live from SHOW ENGINE INNODB STATUS.
  * information_schema.innodb_trx is served from a cache that InnoDB refreshes only when nobody
  * read it during the last 100 ms, so polling it (here or in any parallel test) can keep showing
- * a transaction that ended long ago.
+ * a transaction that ended long ago. (MariaDB, which the suite runs on, lists every transaction
+ * there, read-only ones included.)
  */
 export async function activeTransactionThreads (admin: mysql.Connection): Promise<Set<number>> {
   const [rows] = await admin.query<mysql.RowDataPacket[]>('SHOW ENGINE INNODB STATUS')

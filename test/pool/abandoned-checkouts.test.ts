@@ -208,8 +208,11 @@ t.test('failFast: a checkout the queue ahead cannot serve in time is refused at 
   await teachHoldTime(pool, 40)
   // Position k needs (k + 1) returns of the ~40 ms taught (later on a loaded machine), and is
   // admitted only if that, padded by the spread of hold times, fits in 90 % of its 600 ms.
+  // The estimate is the measured hold time (mean + 4 deviations for one return): about the 40 ms taught.
+  const one = expectedWait(pool, 0, 1) ?? NaN
+  t.ok(one >= 38 && one <= 100, `one return takes about the hold time taught (${one.toFixed(1)} ms)`)
   const expectRefused = Array.from({ length: 20 }, (_v, k) => (expectedWait(pool, k, 1) ?? 0) > 600 * 0.9).filter(Boolean).length
-  t.ok(expectRefused >= 2 && expectRefused <= 15, `the estimate leaves the deepest positions out (${expectRefused} of 20)`)
+  t.ok(expectRefused >= 2 && expectRefused <= 12, `the estimate leaves the deepest positions out (${expectRefused} of 20)`)
   const held = await pool.connect()
   const start = performance.now()
   const outcomes = Array.from({ length: 20 }, async (_v, i) => {
