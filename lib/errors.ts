@@ -51,13 +51,13 @@ export class InvalidOptionError extends DbError {
   }
 }
 
-/** SQLAlchemy's `TimeoutError`: the pool stayed at its limit for `timeout` ms. */
 /** Why `failFast` refused a checkout at arrival: the queue ahead of it and the wait it was expected to take. */
 export interface FailFastRefusal {
   ahead: number
   expectedMs: number
 }
 
+/** SQLAlchemy's `TimeoutError`: the pool stayed at its limit for `timeout` ms. */
 export class PoolTimeoutError extends DbError {
   /** The pool's stats at the moment the wait gave up. */
   readonly stats: PoolStats

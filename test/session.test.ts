@@ -7,7 +7,7 @@ import type { RowDataPacket } from 'mysql2'
 import { QueuePool, Session, SessionClosedError, TransactionStateError } from '../lib'
 import { connectionId, killThread, runningStatement } from './helpers/db'
 import { admin, realPool, sleep, until } from './helpers/pool'
-import { activeTransactionThreads } from './plugin/_helpers'
+import { activeTransactionThreads } from './helpers/db'
 
 const TABLE = 'session_unit_items'
 

@@ -38,7 +38,7 @@ interface Waiter {
 }
 
 /** failFast admits a checkout only if it expects to be served within this share of its timeout. */
-const FAIL_FAST_HEADROOM = 0.9
+export const FAIL_FAST_HEADROOM = 0.9
 
 export class QueuePool extends Pool {
   readonly #poolSize: number

@@ -72,8 +72,6 @@ function trackThreads (app: FastifyInstance): Set<number> {
   return ids
 }
 
-export { activeTransactionThreads } from '../helpers/db'
-
 /**
  * Open transactions on this app's connections. The server is shared with other test files
  * running in parallel, so the global openTransactions(admin) count is only meaningful there.

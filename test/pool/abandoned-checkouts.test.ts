@@ -9,6 +9,7 @@ import { PoolTimeoutError, QueuePool, NullPool, StaticPool, AssertionPool } from
 import type { PooledConnection } from '../../lib'
 import { databaseUrl } from '../helpers/db'
 import { fakeLogger, realPool, sleep, threadOf } from '../helpers/pool'
+import { FAIL_FAST_HEADROOM } from '../../lib/pool/queue-pool'
 
 t.test('an aborted waiter leaves the queue at once and is never served', async (t) => {
   const pool = await realPool(t, QueuePool, { poolSize: 1, maxOverflow: 0, timeout: 5000 })
@@ -211,7 +212,7 @@ t.test('failFast: a checkout the queue ahead cannot serve in time is refused at 
   // The estimate is the measured hold time (mean + 4 deviations for one return): about the 40 ms taught.
   const one = expectedWait(pool, 0, 1) ?? NaN
   t.ok(one >= 38 && one <= 100, `one return takes about the hold time taught (${one.toFixed(1)} ms)`)
-  const expectRefused = Array.from({ length: 20 }, (_v, k) => (expectedWait(pool, k, 1) ?? 0) > 600 * 0.9).filter(Boolean).length
+  const expectRefused = Array.from({ length: 20 }, (_v, k) => (expectedWait(pool, k, 1) ?? 0) > 600 * FAIL_FAST_HEADROOM).filter(Boolean).length
   t.ok(expectRefused >= 2 && expectRefused <= 12, `the estimate leaves the deepest positions out (${expectRefused} of 20)`)
   const held = await pool.connect()
   const start = performance.now()
