@@ -245,29 +245,36 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   const poolFields = options.logPoolStats === 'full' ? () => pool.stats() : () => pool.gauges()
   const poolKey = name === undefined ? 'dbPool' : `dbPool:${name}`
   const sessionKey = name === undefined ? 'dbSession' : `dbSession:${name}`
+  /** One setBindings call puts both fields on Fastify's own "request completed" line. */
+  function logFields (request: FastifyRequest, session: Session | undefined): void {
+    if (!logStats) return
+    (request.log as unknown as BindableLogger).setBindings(session === undefined
+      ? { [poolKey]: poolFields() }
+      : { [poolKey]: poolFields(), [sessionKey]: session.stats() })
+  }
   fastify.addHook('onResponse', function releaseAndLog (request, _reply, done) {
     const scope = state(request)[kScope]
-    const session = scope?.sessions[index]
-    const log = (): void => {
-      // One setBindings call puts both fields on Fastify's own "request completed" line.
-      if (logStats) {
-        (request.log as unknown as BindableLogger).setBindings(session === undefined
-          ? { [poolKey]: poolFields() }
-          : { [poolKey]: poolFields(), [sessionKey]: session.stats() })
-      }
-      done()
-    }
     if (scope === null) {
       state(request)[kScope] = ENDED_SCOPE
-      log()
+      logFields(request, undefined)
+      done()
       return
     }
+    const session = scope.sessions[index]
     // A hijacked reply skips onSend, and so do routes registered before the plugin: the response
     // is finished, so the session ends here (a unit of work not committed by now rolls back).
     const closing = session !== undefined && !session.closed ? closeQuietly(session, request.log) : undefined
     scope.end()
-    if (closing === undefined) log()
-    else closing.then(log, log)
+    if (closing === undefined) {
+      logFields(request, session)
+      done()
+      return
+    }
+    const log = (): void => {
+      logFields(request, session)
+      done()
+    }
+    closing.then(log, log)
   })
 
   // onClose runs after in-flight requests finished; close() still waits (bounded) for stragglers.

@@ -126,13 +126,16 @@ function endSocketScopes (this: WatchedSocket): void {
  * CHECKED_IN), so a hook can go on at once instead of after a promise hop.
  */
 export function closeQuietly (session: Session, log: ScopeLogger): Promise<void> | undefined {
-  const failed = (err: unknown): void => { log.error({ err }, 'Could not return the database connection') }
   let closing: Promise<void>
   try {
     closing = session.close()
   } catch (err) {
-    failed(err)
+    logCloseFailure(log, err)
     return undefined
   }
-  return closing === CHECKED_IN ? undefined : closing.catch(failed)
+  return closing === CHECKED_IN ? undefined : closing.catch((err: unknown) => { logCloseFailure(log, err) })
+}
+
+function logCloseFailure (log: ScopeLogger, err: unknown): void {
+  log.error({ err }, 'Could not return the database connection')
 }

@@ -63,8 +63,8 @@ export class Session {
   /** How the unit of work begins its transactions; undefined when the session is not one. */
   #unitOfWork: ResolvedTransaction | undefined
   readonly #log: PoolLogger | undefined
-  /** Streams still reading; destroyed when the session closes. */
-  readonly #streams = new Set<RowStream<unknown>>()
+  /** Streams still reading; destroyed when the session closes. Created by the first stream(). */
+  #streams: Set<RowStream<unknown>> | null = null
   readonly #signal: CancelSignal | undefined
   readonly #requestId: string | undefined
   #conn: PooledConnection | null = null
@@ -80,6 +80,10 @@ export class Session {
   #waitMs = 0
   #heldMs = 0
   #heldSince = 0
+  /** The rejection handler of every statement (see #statement): made once per session, not per statement. */
+  readonly #rethrowTranslated = (err: unknown): never => {
+    throw this.#translate(err)
+  }
 
   constructor (pool: CheckoutSource, options?: SessionOptions) {
     this.#pool = pool
@@ -117,7 +121,7 @@ export class Session {
 
   /** A stream from stream() is still open (its statement may still be running). */
   get streaming (): boolean {
-    return this.#streams.size > 0
+    return this.#streams !== null && this.#streams.size > 0
   }
 
   /** A statement is running right now. */
@@ -145,15 +149,44 @@ export class Session {
     return this.#statement<T>('execute', sql, values)
   }
 
-  async #statement<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: QueryValues | ExecuteValues | undefined): Promise<[T, FieldPacket[]]> {
-    if (this.#conn === null) this.#takeNow()
-    const conn = this.#conn !== null && !this.#needsBegin() ? this.#usable(this.#conn) : await this.#ready()
-    this.#queries++
+  /**
+   * A statement costs two promises when the connection can be used at once (held, or idle in the
+   * pool and taken now; open, no transaction to begin first): the handle's, and the one that turns
+   * a driver error into ours. Not an async function with an await, which costs two more and a
+   * microtask hop. The translation stays in a rejection handler on purpose: an error made there
+   * carries the caller's async frames (`at async handler`), and it runs after the handle reacted
+   * to the error (dropped a dead connection), as the session's translation expects. Never throws:
+   * every failure is a rejection, as from an async function.
+   */
+  #statement<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: QueryValues | ExecuteValues | undefined): Promise<[T, FieldPacket[]]> {
+    let conn: PooledConnection | null
     try {
-      return await (method === 'query' ? conn.query<T>(sql, values as QueryValues) : conn.execute<T>(sql, values as ExecuteValues))
+      if (this.#conn === null) this.#takeNow()
+      conn = this.#closing === null && this.#pendingRollback === undefined && !this.#needsBegin() ? this.#conn : null
     } catch (err) {
-      throw this.#translate(err)
+      return Promise.reject(err)
     }
+    if (conn === null) return this.#statementWhenReady<T>(method, sql, values)
+    this.#queries++
+    return this.#send<T>(conn, method, sql, values)
+  }
+
+  /** A statement that waits first: for the pool, for its unit of work's BEGIN, or to fail as the session says. */
+  async #statementWhenReady<T extends QueryResult> (method: 'query' | 'execute', sql: Sql, values: QueryValues | ExecuteValues | undefined): Promise<[T, FieldPacket[]]> {
+    const conn = await this.#ready()
+    this.#queries++
+    return await this.#send<T>(conn, method, sql, values)
+  }
+
+  #send<T extends QueryResult> (conn: PooledConnection, method: 'query' | 'execute', sql: Sql, values: QueryValues | ExecuteValues | undefined): Promise<[T, FieldPacket[]]> {
+    let running: Promise<[T, FieldPacket[]]>
+    try {
+      running = method === 'query' ? conn.query<T>(sql, values as QueryValues) : conn.execute<T>(sql, values as ExecuteValues)
+    } catch (err) {
+      // mysql2 (or the handle) refused the arguments synchronously: a rejection, translated too.
+      running = Promise.reject(err)
+    }
+    return running.then(undefined, this.#rethrowTranslated)
   }
 
   /**
@@ -168,8 +201,9 @@ export class Session {
       translate: (err) => this.#translate(err),
       closed: () => this.#closing !== null
     }, sql, values, options)
-    this.#streams.add(stream)
-    stream.once('close', () => this.#streams.delete(stream))
+    const streams = this.#streams ??= new Set()
+    streams.add(stream)
+    stream.once('close', () => streams.delete(stream))
     return stream
   }
 
@@ -185,7 +219,7 @@ export class Session {
       this.#committing = committing
       committing.catch(onError).finally(() => { if (this.#committing === committing) this.#committing = null })
     }
-    for (const stream of this.#streams) {
+    for (const stream of this.#streams ?? []) {
       if (stream.readableEnded) continue
       pending++
       stream.once('end', () => { if (--pending === 0) commit() })
@@ -322,6 +356,7 @@ export class Session {
 
   /** After the pool took the connection back (and started stopping a statement still streaming). */
   #endStreams (): void {
+    if (this.#streams === null) return
     for (const stream of this.#streams) stream.destroy(new SessionClosedError())
   }
 
@@ -338,11 +373,6 @@ export class Session {
   #check (): void {
     if (this.#closing !== null) throw new SessionClosedError()
     if (this.#pendingRollback !== undefined) throw new PendingRollbackError({ cause: this.#pendingRollback })
-  }
-
-  #usable (conn: PooledConnection): PooledConnection {
-    this.#check()
-    return conn
   }
 
   #needsBegin (): boolean {
@@ -379,7 +409,10 @@ export class Session {
   #acquire (): Promise<PooledConnection> {
     if (this.#acquiring !== null) return this.#acquiring
     const started = performance.now()
+    // #acquiring is cleared in both callbacks rather than in a finally(), which would cost three
+    // more promises for every statement that waits for the pool.
     this.#acquiring = (this.#signal === undefined ? this.#pool.connect() : this.#pool.connect({ signal: this.#signal })).then((conn) => {
+      this.#acquiring = null
       const now = performance.now()
       if (this.#closing !== null) {
         // The request ended while we waited for the pool: give it straight back.
@@ -390,20 +423,18 @@ export class Session {
       this.#adopt(conn, now, now - started)
       return conn
     }, (err: unknown) => {
+      this.#acquiring = null
       this.#waitMs += performance.now() - started
       throw err
-    }).finally(() => { this.#acquiring = null })
+    })
     return this.#acquiring
   }
 
+  /** The session's own statements (BEGIN, COMMIT, ROLLBACK, SET TRANSACTION), translated like the caller's. */
   async #run (conn: PooledConnection, sql: string): Promise<void> {
     this.#check()
     this.#queries++
-    try {
-      await conn.query(sql)
-    } catch (err) {
-      throw this.#translate(err)
-    }
+    await this.#send(conn, 'query', sql, undefined)
   }
 
   /**
