@@ -17,7 +17,8 @@
  *   BENCH_OVERLOAD_POOL_TIMEOUT=500  ms a checkout may wait (ours: poolTimeout; knex: acquireTimeoutMillis)
  *   BENCH_PROFILE_DURATION=6     seconds of load on the CPU-profiled server
  *   BENCH_CONTEXT_ROUNDS=10      rounds of the request-context comparison (fresh processes each round)
- *   BENCH_ONLY=micro,peers,costs,sizing,overload,profile,stream,context  run only these sections (the other
+ *   BENCH_HEADLINE_ROUNDS=10     paired rounds per line of the plain route against @fastify/mysql (section 9)
+ *   BENCH_ONLY=micro,peers,costs,sizing,overload,profile,stream,context,headline  run only these sections (the other
  *                           sections of RESULTS.md and their charts are kept as they were)
  *   BENCH_DB_URL=…          else MYSQL_URL, else mysql://root@127.0.0.1:3306/test
  *   BENCH_OUT=bench/RESULTS.md  where the markdown goes ('-' = don't write)
@@ -25,7 +26,7 @@
  */
 import path from 'node:path'
 
-export const SECTIONS = ['micro', 'peers', 'costs', 'sizing', 'overload', 'profile', 'stream', 'context'] as const
+export const SECTIONS = ['micro', 'peers', 'costs', 'sizing', 'overload', 'profile', 'stream', 'context', 'headline'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface BenchConfig {
@@ -52,6 +53,7 @@ export interface BenchConfig {
   profileDuration: number
   /** Rounds of the request-context comparison. */
   contextRounds: number
+  headlineRounds: number
   sections: Set<Section>
   dbUrl: string
   out: string | null
@@ -97,6 +99,7 @@ export function loadConfig (): BenchConfig {
     overloadPoolTimeout: Math.round(num('BENCH_OVERLOAD_POOL_TIMEOUT', 500, 1)),
     profileDuration: num('BENCH_PROFILE_DURATION', quick ? 2 : 6, 1),
     contextRounds: Math.round(num('BENCH_CONTEXT_ROUNDS', quick ? 2 : 10, 1)),
+    headlineRounds: Math.round(num('BENCH_HEADLINE_ROUNDS', quick ? 2 : 10, 1)),
     sections: sections(),
     dbUrl: process.env.BENCH_DB_URL ?? process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
     out: out === '-' ? null : out,

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs the sections (pool micro-benchmark, HTTP vs peers, pre-ping/reset costs,
- * pool sizing, overload, CPU profile, streaming, the request context's cost), prints markdown tables, writes them to bench/RESULTS.md
+ * pool sizing, overload, CPU profile, streaming, the request context's cost, the plain route against
+ * @fastify/mysql in paired rounds), prints markdown tables, writes them to bench/RESULTS.md
  * (a BENCH_ONLY run replaces only its sections there) and draws the charts into docs/charts/.
  * Knobs: see config.ts.
  */
@@ -11,6 +12,7 @@ import { benchEnv, loadConfig, type BenchConfig } from './config'
 import { runContext } from './http/context'
 import { runCosts } from './http/costs'
 import { runCpuProfile } from './http/cpu-profile'
+import { runHeadline } from './http/headline'
 import { runOverload } from './http/overload'
 import { runPeers } from './http/peers'
 import { killAll } from './http/servers'
@@ -96,6 +98,7 @@ async function main (): Promise<void> {
   if (cfg.sections.has('profile')) await section('6. The plugin\'s own CPU per request (profile)', async () => (await runCpuProfile(cfg, progress)).markdown)
   if (cfg.sections.has('stream')) await section('7. Streaming 1,000,000 rows over HTTP', () => runStream(cfg.dbUrl, cfg.rounds, progress))
   if (cfg.sections.has('context')) await section('8. The request context\'s cost, fresh processes per round', () => runContext(cfg, progress))
+  if (cfg.sections.has('headline')) await section('9. The plain route against @fastify/mysql, paired rounds', () => runHeadline(cfg, progress))
   const elapsed = (Date.now() - startedAt.getTime()) / 1000
   if (cfg.out !== null) {
     fs.writeFileSync(cfg.out, mergeResults(readIfExists(cfg.out), header(cfg, db, startedAt), measured))

@@ -1,0 +1,47 @@
+/**
+ * Section 9: issue #11's bar for the plain route, the plugin at ≥ 1.00× of @fastify/mysql's shared
+ * pool, asked on its own with the statistical power the 12-variant rotation of section 2 lacks: only
+ * the pairs in question, in paired rounds (pairs.ts), with the logger off on both sides and with
+ * `logger: true` on both sides, for the defaults and for `requestContext: false` (on Node 20 and 22
+ * the request context costs what AsyncLocalStorage costs there; section 8 prices it).
+ */
+import type { BenchConfig } from '../config'
+import { fmtRatio } from '../stats'
+import type { AppSpec } from './apps'
+import { PEER_POOL_SIZE } from './peers'
+import { pairTable, type PairResult } from './pair-summary'
+import { comparePair } from './pairs'
+
+/** Issue #11: the plain HTTP path at ≥ 1.00× of @fastify/mysql, logger off and logging on both sides. */
+const PLAIN_ROUTE_GOAL = 1.0
+
+interface Pair { title: string, ours: AppSpec, peer: AppSpec }
+
+interface PairOutcome { title: string, result: PairResult }
+
+export async function runHeadline (cfg: BenchConfig, progress: (msg: string) => void): Promise<string> {
+  const spec = (kind: AppSpec['kind'], extra: Partial<AppSpec> = {}): AppSpec => ({ kind, dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE, ...extra })
+  const pairs: Pair[] = [
+    { title: 'logger off, the defaults', ours: spec('ours'), peer: spec('fastify-mysql') },
+    { title: '`logger: true` on both sides, the defaults', ours: spec('ours', { logging: true }), peer: spec('fastify-mysql', { logging: true }) },
+    { title: 'logger off, `requestContext: false`', ours: spec('ours', { requestContext: false }), peer: spec('fastify-mysql') },
+    { title: '`logger: true` on both sides, `requestContext: false`', ours: spec('ours', { logging: true, requestContext: false }), peer: spec('fastify-mysql', { logging: true }) }
+  ]
+  const results: PairOutcome[] = []
+  for (const p of pairs) results.push({ title: p.title, result: await comparePair(`headline: ${p.title}`, p.ours, p.peer, cfg.headlineRounds, cfg, progress) })
+  const met = (r: PairResult): string => (r.reqRatio >= PLAIN_ROUTE_GOAL ? '**met**' : '**not met**')
+  const line = ({ title, result: r }: PairOutcome): string =>
+    `| ${title} | ${fmtRatio(r.reqRatio)} | ${fmtRatio(r.reqRatioOfMedians)} | ${fmtRatio(r.cpuRatio)} | ${r.aheadRounds} of ${r.a.length} | ${met(r)} |`
+  return [
+    `### GET /items/:id through \`request.db\` against @fastify/mysql's \`fastify.mysql.query\`, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections — Node ${process.version}`,
+    '',
+    `${cfg.headlineRounds} paired rounds per line: in each round both servers run in fresh processes (${Math.max(1, cfg.warmup)} s warm-up, ${cfg.duration} s measured), back to back, in alternating order. Ratios: ours ÷ @fastify/mysql with the same logger setting.`,
+    `Issue #11's bar: ≥ ${PLAIN_ROUTE_GOAL.toFixed(2)}× in req/s (median of the per-round ratios), logger off and with logging on both sides.`,
+    '',
+    '| ours against @fastify/mysql | req/s, median of per-round ratios | req/s, ratio of the medians | requests per CPU-second | rounds ours ahead | ≥ 1.00× |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...results.map(line),
+    '',
+    ...results.flatMap(({ title, result }) => [`**${title}** (ours, @fastify/mysql):`, '', pairTable(result, ['ours', 'peer']), ''])
+  ].join('\n')
+}

@@ -1,0 +1,54 @@
+/**
+ * The arithmetic of paired rounds (pairs.ts), apart from the servers and the load generator so
+ * that it can be tested on its own: per-round ratios, their median, the ratio of the medians, and
+ * the rounds won.
+ */
+import { fmtInt, fmtNum, fmtRatio, median, table } from '../stats'
+import type { RoundResult } from './scenario'
+
+export type Reading = Pick<RoundResult, 'reqPerSec' | 'cpuPerRequest'>
+
+export interface PairResult {
+  /** The variant under test, per round. */
+  a: Reading[]
+  /** What it is compared with, per round. */
+  b: Reading[]
+  /** Median of the per-round req/s ratios a ÷ b. */
+  reqRatio: number
+  /** Median of the per-round ratios of requests per CPU-second (> 1: a uses less CPU per request). */
+  cpuRatio: number
+  /** The ratio of the two medians of req/s: the other honest summary of the same rounds. */
+  reqRatioOfMedians: number
+  /** Rounds in which a served at least as many requests per second as b. */
+  aheadRounds: number
+}
+
+/** The summary of paired rounds: `a[i]` and `b[i]` were measured in the same round. */
+export function summarisePair (a: Reading[], b: Reading[]): PairResult {
+  if (a.length !== b.length || a.length === 0) throw new Error(`paired rounds: ${a.length} against ${b.length}`)
+  return {
+    a,
+    b,
+    reqRatio: median(a.map((x, i) => x.reqPerSec / b[i].reqPerSec)),
+    cpuRatio: median(a.map((x, i) => b[i].cpuPerRequest / x.cpuPerRequest)),
+    reqRatioOfMedians: median(a.map((x) => x.reqPerSec)) / median(b.map((x) => x.reqPerSec)),
+    aheadRounds: a.filter((x, i) => x.reqPerSec >= b[i].reqPerSec).length
+  }
+}
+
+/** One row per round and a median row; `names` label the two variants' columns (e.g. 'with', 'without'). */
+export function pairTable (p: PairResult, names: [string, string]): string {
+  const [na, nb] = names
+  const rows = p.a.map((x, i) => [
+    String(i + 1),
+    fmtInt(x.reqPerSec),
+    fmtInt(p.b[i].reqPerSec),
+    fmtRatio(x.reqPerSec / p.b[i].reqPerSec),
+    fmtNum(x.cpuPerRequest, 1),
+    fmtNum(p.b[i].cpuPerRequest, 1),
+    fmtRatio(p.b[i].cpuPerRequest / x.cpuPerRequest)
+  ])
+  rows.push(['**median**', fmtInt(median(p.a.map((x) => x.reqPerSec))), fmtInt(median(p.b.map((x) => x.reqPerSec))), `**${fmtRatio(p.reqRatio)}**`,
+    fmtNum(median(p.a.map((x) => x.cpuPerRequest)), 1), fmtNum(median(p.b.map((x) => x.cpuPerRequest)), 1), `**${fmtRatio(p.cpuRatio)}**`])
+  return table(['round', `req/s ${na}`, `req/s ${nb}`, 'req/s ratio', `CPU µs/request ${na}`, `CPU µs/request ${nb}`, 'requests per CPU-second ratio'], rows)
+}
