@@ -14,6 +14,36 @@ export function quantile (values: Float64Array, count: number, q: number): numbe
   return sorted[Math.min(count - 1, Math.max(0, Math.ceil(q * count) - 1))]
 }
 
+/** An interval for the median of a population, from a sample, and how often such intervals cover it. */
+export interface MedianInterval { low: number, high: number, coverage: number }
+
+/**
+ * The distribution-free confidence interval for the median (order statistics, the sign test's
+ * binomial): the k-th smallest and k-th largest values, k as large as keeps the coverage at or
+ * above `confidence`. Nothing is assumed about the shape of the rounds' spread, which on a shared
+ * machine has long tails. With too few values for that coverage (5 or fewer at 95 %) it is the
+ * whole range, and `coverage` says what that range achieves.
+ */
+export function medianInterval (values: readonly number[], confidence = 0.95): MedianInterval {
+  const n = values.length
+  if (n === 0) return { low: NaN, high: NaN, coverage: 0 }
+  const sorted = [...values].sort((a, b) => a - b)
+  // tail(j) = P(Binomial(n, 1/2) <= j): the chance that the median lies below the (j+1)-th value.
+  let choose = 1
+  let below = 0
+  let k = 1
+  let coverage = 1 - 2 * 0.5 ** n
+  for (let j = 0; j < (n - 1) >> 1; j++) {
+    below += choose * 0.5 ** n
+    choose = choose * (n - j) / (j + 1)
+    const next = 1 - 2 * (below + choose * 0.5 ** n)
+    if (next < confidence) break
+    k = j + 2
+    coverage = next
+  }
+  return { low: sorted[k - 1], high: sorted[n - k], coverage }
+}
+
 /** Median of the per-round ratios a[i] / b[i]: drift between rounds cancels out. */
 export function medianRatio (a: readonly number[], b: readonly number[]): number {
   const ratios: number[] = []

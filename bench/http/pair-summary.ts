@@ -1,9 +1,9 @@
 /**
  * The arithmetic of paired rounds (pairs.ts), apart from the servers and the load generator so
- * that it can be tested on its own: per-round ratios, their median, the ratio of the medians, and
- * the rounds won.
+ * that it can be tested on its own: per-round ratios, their median and its confidence interval,
+ * the ratio of the medians, the rounds won, and the verdict against a goal.
  */
-import { fmtInt, fmtNum, fmtRatio, median, table } from '../stats'
+import { fmtInt, fmtNum, fmtRatio, median, medianInterval, table, type MedianInterval } from '../stats'
 import type { RoundResult } from './scenario'
 
 export type Reading = Pick<RoundResult, 'reqPerSec' | 'cpuPerRequest'>
@@ -15,6 +15,8 @@ export interface PairResult {
   b: Reading[]
   /** Median of the per-round req/s ratios a ÷ b. */
   reqRatio: number
+  /** The 95 % distribution-free interval for that median (order statistics of the per-round ratios). */
+  reqInterval: MedianInterval
   /** Median of the per-round ratios of requests per CPU-second (> 1: a uses less CPU per request). */
   cpuRatio: number
   /** The ratio of the two medians of req/s: the other honest summary of the same rounds. */
@@ -26,10 +28,12 @@ export interface PairResult {
 /** The summary of paired rounds: `a[i]` and `b[i]` were measured in the same round. */
 export function summarisePair (a: Reading[], b: Reading[]): PairResult {
   if (a.length !== b.length || a.length === 0) throw new Error(`paired rounds: ${a.length} against ${b.length}`)
+  const ratios = a.map((x, i) => x.reqPerSec / b[i].reqPerSec)
   return {
     a,
     b,
-    reqRatio: median(a.map((x, i) => x.reqPerSec / b[i].reqPerSec)),
+    reqRatio: median(ratios),
+    reqInterval: medianInterval(ratios),
     cpuRatio: median(a.map((x, i) => b[i].cpuPerRequest / x.cpuPerRequest)),
     reqRatioOfMedians: median(a.map((x) => x.reqPerSec)) / median(b.map((x) => x.reqPerSec)),
     aheadRounds: a.filter((x, i) => x.reqPerSec >= b[i].reqPerSec).length
@@ -51,4 +55,21 @@ export function pairTable (p: PairResult, names: [string, string]): string {
   rows.push(['**median**', fmtInt(median(p.a.map((x) => x.reqPerSec))), fmtInt(median(p.b.map((x) => x.reqPerSec))), `**${fmtRatio(p.reqRatio)}**`,
     fmtNum(median(p.a.map((x) => x.cpuPerRequest)), 1), fmtNum(median(p.b.map((x) => x.cpuPerRequest)), 1), `**${fmtRatio(p.cpuRatio)}**`])
   return table(['round', `req/s ${na}`, `req/s ${nb}`, 'req/s ratio', `CPU µs/request ${na}`, `CPU µs/request ${nb}`, 'requests per CPU-second ratio'], rows)
+}
+
+export type Verdict = 'met' | 'not met' | 'within the noise'
+
+/**
+ * A goal on the median ratio is met only when the whole interval is at or above it, missed when
+ * the whole interval is below it; an interval across the goal cannot tell (more rounds might).
+ */
+export function verdict (interval: MedianInterval, goal: number): Verdict {
+  if (interval.low >= goal) return 'met'
+  if (interval.high < goal) return 'not met'
+  return 'within the noise'
+}
+
+/** `0.93–1.04× (98 %)`: the interval and the coverage it achieves. */
+export function fmtInterval (interval: MedianInterval): string {
+  return `${fmtRatio(interval.low).replace('×', '')}–${fmtRatio(interval.high)} (${Math.floor(interval.coverage * 1000) / 10} %)`
 }

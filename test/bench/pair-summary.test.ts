@@ -1,5 +1,5 @@
 import t from 'tap'
-import { pairTable, summarisePair } from '../../bench/http/pair-summary'
+import { fmtInterval, pairTable, summarisePair, verdict } from '../../bench/http/pair-summary'
 
 const r = (reqPerSec: number, cpuPerRequest: number): { reqPerSec: number, cpuPerRequest: number } => ({ reqPerSec, cpuPerRequest })
 
@@ -24,4 +24,19 @@ t.test('pairTable: a row per round and the medians, columns named after the vari
   t.equal(lines.length, 2 + 2 + 1, 'header, separator, two rounds, the median row')
   t.match(lines[2], /\| 1 \| 110 \| 100 \| 1\.10× \|/)
   t.match(lines[4], /\| \*\*median\*\* \| 100 \| 100 \| \*\*1\.00×\*\* \|/)
+})
+
+t.test('the median ratio\'s interval and the verdict against a goal', async (t) => {
+  const rounds = (ratios: number[]): ReturnType<typeof summarisePair> => summarisePair(ratios.map((x) => r(100 * x, 1)), ratios.map(() => r(100, 1)))
+  const ahead = rounds([1.02, 1.05, 1.01, 1.08, 1.03, 1.04, 1.06, 1.02, 1.07, 1.03])
+  t.same([ahead.reqInterval.low, ahead.reqInterval.high].map((x) => Math.round(x * 100) / 100), [1.02, 1.07], '2nd smallest to 2nd largest of 10')
+  t.equal(verdict(ahead.reqInterval, 1), 'met')
+  // 1.04x as the median, as in a real run, but two rounds below the bar: that is not a margin.
+  const straddles = rounds([0.94, 0.95, 0.99, 1.02, 1.04, 1.04, 1.06, 1.07, 1.09, 1.11])
+  t.equal(straddles.reqRatio, 1.04)
+  t.equal(verdict(straddles.reqInterval, 1), 'within the noise')
+  const behind = rounds([0.84, 0.91, 0.93, 0.95, 0.88, 0.9, 0.97, 0.92, 1.04, 0.93])
+  t.equal(verdict(behind.reqInterval, 1), 'not met', 'one round ahead does not rescue it')
+  t.equal(verdict({ low: 1, high: 1.2, coverage: 0.98 }, 1), 'met', 'the bar itself counts as met')
+  t.equal(fmtInterval(straddles.reqInterval), '0.95–1.09× (97.8 %)')
 })

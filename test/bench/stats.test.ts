@@ -1,5 +1,5 @@
 import t from 'tap'
-import { fmtInt, fmtNum, fmtPct, fmtRatio, median, medianRatio, quantile, table } from '../../bench/stats'
+import { fmtInt, fmtNum, fmtPct, fmtRatio, median, medianInterval, medianRatio, quantile, table } from '../../bench/stats'
 
 t.test('median, quantile, medianRatio', async (t) => {
   t.equal(median([3, 1, 2]), 2)
@@ -22,4 +22,28 @@ t.test('formatting', async (t) => {
   for (const f of [fmtInt, fmtNum, fmtRatio]) t.equal(f(NaN), 'n/a')
   t.equal(table(['a', 'b'], [['x', '1']]), '| a | b |\n| --- | ---: |\n| x | 1 |')
   t.equal(table(['a', 'b'], [], [true, false]), '| a | b |\n| ---: | --- |')
+})
+
+t.test('medianInterval: order statistics with the binomial coverage of the sign test', async (t) => {
+  const ranks = (n: number): number[] => Array.from({ length: n }, (_, i) => n - i) // unsorted on purpose
+  // The textbook intervals: n = 10 -> 2nd to 9th (1 - 2 * 11/1024), n = 20 -> 6th to 15th.
+  t.same(medianInterval(ranks(10)), { low: 2, high: 9, coverage: 1 - 2 * 11 / 1024 })
+  const twenty = medianInterval(ranks(20))
+  t.same([twenty.low, twenty.high], [6, 15])
+  t.ok(twenty.coverage >= 0.95 && twenty.coverage < 0.96, `coverage ${twenty.coverage}`)
+  // Too few values for 95 %: the whole range, and the coverage says so.
+  t.same(medianInterval(ranks(5)), { low: 1, high: 5, coverage: 1 - 2 / 32 })
+  t.same(medianInterval(ranks(8)), { low: 1, high: 8, coverage: 1 - 2 / 256 }, '2nd to 7th would cover only 93 %')
+  t.same(medianInterval([7]), { low: 7, high: 7, coverage: 0 })
+  t.equal(medianInterval([]).coverage, 0)
+  // A lower confidence narrows it, never past the middle.
+  const loose = medianInterval(ranks(10), 0.5)
+  t.ok(loose.low <= loose.high && loose.low >= 4, `${loose.low}..${loose.high}`)
+  // Every interval, for every size, covers the median and stays within the values.
+  for (let n = 1; n <= 40; n++) {
+    const values = Array.from({ length: n }, (_, i) => Math.sin(i * 7.3) * 100)
+    const { low, high, coverage } = medianInterval(values)
+    t.ok(low <= median(values) && median(values) <= high && low >= Math.min(...values) && high <= Math.max(...values), `n = ${n}`)
+    if (n >= 6) t.ok(coverage >= 0.95, `n = ${n}: coverage ${coverage}`)
+  }
 })
