@@ -1,8 +1,9 @@
 /**
- * Section 6: the plugin's own CPU per request. One server of ours (pool 10, the GET route, logger
- * off then on) is CPU-profiled through node:inspector in its own process, only while it is under
- * load; the profile's self time is split by where the code lives (our dist/lib, Fastify, mysql2,
- * pino, Node's core, the garbage collector) and divided by the requests it served meanwhile.
+ * Section 6: the plugin's own CPU per request. Servers of ours (pool 10, the GET route; logger
+ * off, without the request context, logger on, logger on without the log fields), each
+ * CPU-profiled through node:inspector in its own process, only while it is under load; the
+ * profile's self time is split by where the code lives (our dist/lib, Fastify, mysql2, pino,
+ * Node's core, the garbage collector) and divided by the requests it served meanwhile.
  * @fastify/mysql is profiled the same way, logger off and on, so the split compares like with like.
  */
 import fs from 'node:fs'
@@ -26,6 +27,7 @@ interface CpuProfile { nodes: ProfileNode[], startTime: number, endTime: number 
 const OURS = 'fastify-db-session (dist/lib)'
 const ASYNC = 'async context (node:async_hooks, AsyncLocalStorage)'
 const PROMISE_WRAPPER = 'mysql2/promise (its wrapper: a captured stack trace per statement)'
+const WRITES = 'socket and file writes (native writev, writeBuffer, writeString, …)'
 const AREAS: [string, RegExp][] = [
   [OURS, /\/dist\/lib\//],
   [ASYNC, /^node:(internal\/)?async_(hooks|local_storage)|^node:internal\/async_local_storage/],
@@ -47,8 +49,9 @@ function areaOf (node: ProfileNode): string {
   const url = node.callFrame.url
   for (const [area, re] of AREAS) if (re.test(url)) return area
   if (url !== '') return 'other'
-  // The native functions are mostly the socket writes: HTTP responses (writev) and mysql2's packets.
-  return /^write/.test(name) ? 'socket writes (native writev, writeBuffer, …)' : 'other native functions (microtasks, timers, …)'
+  // The native write functions: HTTP responses (writev) and mysql2's packets on sockets, and with
+  // the logger on also pino's lines to its file (writeString): the profile can't tell them apart.
+  return /^write/.test(name) ? WRITES : 'other native functions (microtasks, timers, …)'
 }
 
 export interface ProfileSummary {
@@ -111,7 +114,7 @@ export interface CpuResults {
   oursUs: number
 }
 
-/** Shares, and µs/request next to them, of every area any of the runs has, for one table. */
+/** µs/request, and the share next to it, of every area any of the runs has, for one table. */
 function areaTable (runs: ProfileSummary[], names: string[]): string {
   const areas = [...new Set(runs.flatMap((r) => [...r.shares.keys()]))]
   const cells = (s: ProfileSummary, a: string): string[] => [fmtNum(usPerRequest(s, a)), `${fmtNum(100 * (s.shares.get(a) ?? 0), 1)} %`]
@@ -121,20 +124,22 @@ function areaTable (runs: ProfileSummary[], names: string[]): string {
       ['**total CPU of the server process**', ...runs.flatMap((r) => [fmtNum(r.cpuPerRequest), '100 %'])]])
 }
 
+const LOGGING = '`logger: true`'
+
 export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) => void): Promise<CpuResults> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-prof-'))
   const base: AppSpec = { kind: 'ours', dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE }
   const configs: { name: string, spec: AppSpec }[] = [
     { name: 'logger off', spec: base },
     { name: 'logger off, `requestContext: false`', spec: { ...base, requestContext: false } },
-    { name: '`logger: true`', spec: { ...base, logging: true } },
+    { name: LOGGING, spec: { ...base, logging: true } },
     // What the dbPool/dbSession fields on the request line cost, next to the row above.
     { name: '`logger: true`, `logPoolStats: false`', spec: { ...base, logging: true, logPoolStats: false } }
   ]
   const peer: AppSpec = { kind: 'fastify-mysql', dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE }
   const peerConfigs: { name: string, spec: AppSpec }[] = [
     { name: 'logger off', spec: peer },
-    { name: '`logger: true`', spec: { ...peer, logging: true } }
+    { name: LOGGING, spec: { ...peer, logging: true } }
   ]
   try {
     const runs: ProfileSummary[] = []
@@ -164,7 +169,7 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
       `The same profile of @fastify/mysql's \`fastify.mysql.query\` (same route, pool size ${PEER_POOL_SIZE}; ${peerRuns.map((r, i) => `${fmtInt(r.requests)} requests ${peerConfigs[i].name}`).join(', ')}):`,
       'what it pays for mysql2/promise is the part of a request our plugin replaces with its own code (ours goes to mysql2\'s callback API).',
       `Logger off: our files take ${share(off, OURS)} of our server's busy time; mysql2/promise takes ${share(peerRuns[0], PROMISE_WRAPPER)} of @fastify/mysql's.`,
-      `\`logger: true\`: ${share(runs[2], OURS)} against ${share(peerRuns[1], PROMISE_WRAPPER)}.`,
+      `${LOGGING}: ${share(runs[configs.findIndex((c) => c.name === LOGGING)], OURS)} against ${share(peerRuns[peerConfigs.findIndex((c) => c.name === LOGGING)], PROMISE_WRAPPER)}.`,
       '',
       areaTable(peerRuns, peerConfigs.map((c) => `@fastify/mysql, ${c.name}`)),
       '',

@@ -6,16 +6,29 @@
  * the request context costs what AsyncLocalStorage costs there; section 8 prices it).
  */
 import type { BenchConfig } from '../config'
-import { fmtRatio } from '../stats'
+import { fmtRatio, medianInterval } from '../stats'
 import type { AppSpec } from './apps'
 import { PEER_POOL_SIZE } from './peers'
-import { fmtInterval, pairTable, verdict, type PairResult } from './pair-summary'
+import { fmtInterval, pairTable, verdict, VERDICT_CONFIDENCE, type PairResult } from './pair-summary'
 import { comparePair } from './pairs'
 
 /** Issue #11: the plain HTTP path at ≥ 1.00× of @fastify/mysql, logger off and logging on both sides. */
 const PLAIN_ROUTE_GOAL = 1.0
 
 interface Pair { title: string, ours: AppSpec, peer: AppSpec }
+
+/** Which order statistics bound the interval for this many rounds, in words. */
+function intervalRanks (rounds: number): string {
+  // On the ranks 1..n themselves the interval's bounds are the ranks it takes.
+  const { low: k, coverage } = medianInterval(Array.from({ length: rounds }, (_, i) => i + 1), VERDICT_CONFIDENCE)
+  const bounds = k === 1 ? 'the smallest to the largest ratio' : `the ${ordinal(k)} smallest to the ${ordinal(k)} largest ratio`
+  return `with ${rounds} rounds ${bounds}, ${(coverage * 100).toFixed(1)} %${coverage < VERDICT_CONFIDENCE ? ': too few rounds for a verdict' : ''}`
+}
+
+function ordinal (n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'
+  return `${n}${suffix}`
+}
 
 interface PairOutcome { title: string, result: PairResult }
 
@@ -36,10 +49,10 @@ export async function runHeadline (cfg: BenchConfig, progress: (msg: string) => 
     '',
     `${cfg.headlineRounds} paired rounds per line: in each round both servers run in fresh processes (${Math.max(1, cfg.warmup)} s warm-up, ${cfg.duration} s measured), back to back, in alternating order. Ratios: ours ÷ @fastify/mysql with the same logger setting.`,
     `Issue #11's bar: ≥ ${PLAIN_ROUTE_GOAL.toFixed(2)}× in req/s (median of the per-round ratios), logger off and with logging on both sides.`,
-    'The interval is the distribution-free 95 % confidence interval of that median (order statistics of the per-round ratios; with 10 rounds the 2nd smallest to the 2nd largest, 97.8 %):',
+    `The interval is the distribution-free ${VERDICT_CONFIDENCE * 100} % confidence interval of that median (order statistics of the per-round ratios: ${intervalRanks(cfg.headlineRounds)}):`,
     `the bar is **met** when the whole interval is ≥ ${PLAIN_ROUTE_GOAL.toFixed(2)}×, **not met** when it is all below, and **within the noise** when it straddles the bar.`,
     '',
-    `| ours against @fastify/mysql | req/s, median of per-round ratios | its 95 % interval (coverage) | req/s, ratio of the medians | requests per CPU-second | rounds ours ahead | ≥ ${PLAIN_ROUTE_GOAL.toFixed(2)}× |`,
+    `| ours against @fastify/mysql | req/s, median of per-round ratios | its ${VERDICT_CONFIDENCE * 100} % interval (coverage) | req/s, ratio of the medians | requests per CPU-second | rounds ours ahead | ≥ ${PLAIN_ROUTE_GOAL.toFixed(2)}× |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...results.map(line),
     '',

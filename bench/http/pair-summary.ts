@@ -57,19 +57,24 @@ export function pairTable (p: PairResult, names: [string, string]): string {
   return table(['round', `req/s ${na}`, `req/s ${nb}`, 'req/s ratio', `CPU µs/request ${na}`, `CPU µs/request ${nb}`, 'requests per CPU-second ratio'], rows)
 }
 
-export type Verdict = 'met' | 'not met' | 'within the noise'
+export type Verdict = 'met' | 'not met' | 'within the noise' | 'too few rounds'
+
+/** The confidence the verdict asks of an interval (medianInterval's default). */
+export const VERDICT_CONFIDENCE = 0.95
 
 /**
  * A goal on the median ratio is met only when the whole interval is at or above it, missed when
  * the whole interval is below it; an interval across the goal cannot tell (more rounds might).
+ * Fewer than 6 rounds cannot give 95 % at all (their whole range covers less): no verdict.
  */
 export function verdict (interval: MedianInterval, goal: number): Verdict {
+  if (!(interval.coverage >= VERDICT_CONFIDENCE)) return 'too few rounds'
   if (interval.low >= goal) return 'met'
   if (interval.high < goal) return 'not met'
   return 'within the noise'
 }
 
-/** `0.93–1.04× (98 %)`: the interval and the coverage it achieves. */
+/** `0.95–1.09× (97.8 %)`: the interval and the coverage it achieves (to one decimal, rounded). */
 export function fmtInterval (interval: MedianInterval): string {
-  return `${fmtRatio(interval.low).replace('×', '')}–${fmtRatio(interval.high)} (${Math.floor(interval.coverage * 1000) / 10} %)`
+  return `${fmtRatio(interval.low).replace('×', '')}–${fmtRatio(interval.high)} (${(interval.coverage * 100).toFixed(1)} %)`
 }

@@ -36,6 +36,7 @@ t.test('medianInterval: order statistics with the binomial coverage of the sign 
   t.same(medianInterval(ranks(8)), { low: 1, high: 8, coverage: 1 - 2 / 256 }, '2nd to 7th would cover only 93 %')
   t.same(medianInterval([7]), { low: 7, high: 7, coverage: 0 })
   t.equal(medianInterval([]).coverage, 0)
+  t.throws(() => medianInterval(new Array<number>(1001).fill(1)), /at most 1000 values, got 1001/)
   // A lower confidence narrows it, never past the middle.
   const loose = medianInterval(ranks(10), 0.5)
   t.ok(loose.low <= loose.high && loose.low >= 4, `${loose.low}..${loose.high}`)
