@@ -13,7 +13,7 @@ import type { BenchConfig } from '../config'
 import { fmtInt, fmtNum, table } from '../stats'
 import type { AppSpec } from './apps'
 import { load } from './load'
-import { PEER_POOL_SIZE } from './peers'
+import { PEER_POOL_SIZE, peerSpec } from './peers'
 import { SAMPLING_INTERVAL_US } from './self-profiler'
 import { profileServer, readProbe, startProbe, startServer, stopServer } from './servers'
 
@@ -114,10 +114,15 @@ export interface CpuResults {
   oursUs: number
 }
 
+/** The share of `area` in the busy samples, as the tables print it. */
+function fmtShare (s: ProfileSummary, area: string): string {
+  return `${fmtNum(100 * (s.shares.get(area) ?? 0), 1)} %`
+}
+
 /** µs/request, and the share next to it, of every area any of the runs has, for one table. */
 function areaTable (runs: ProfileSummary[], names: string[]): string {
   const areas = [...new Set(runs.flatMap((r) => [...r.shares.keys()]))]
-  const cells = (s: ProfileSummary, a: string): string[] => [fmtNum(usPerRequest(s, a)), `${fmtNum(100 * (s.shares.get(a) ?? 0), 1)} %`]
+  const cells = (s: ProfileSummary, a: string): string[] => [fmtNum(usPerRequest(s, a)), fmtShare(s, a)]
   const bold = (a: string): string => (a === OURS || a === ASYNC || a === PROMISE_WRAPPER ? `**${a}**` : a)
   return table(['where the time goes (self time)', ...names.flatMap((n) => [`µs/request, ${n}`, 'share'])],
     [...areas.map((a) => [bold(a), ...runs.flatMap((r) => cells(r, a))]),
@@ -128,7 +133,7 @@ const LOGGING = '`logger: true`'
 
 export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) => void): Promise<CpuResults> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-prof-'))
-  const base: AppSpec = { kind: 'ours', dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE }
+  const base = peerSpec(cfg, 'ours')
   const configs: { name: string, spec: AppSpec }[] = [
     { name: 'logger off', spec: base },
     { name: 'logger off, `requestContext: false`', spec: { ...base, requestContext: false } },
@@ -136,7 +141,7 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
     // What the dbPool/dbSession fields on the request line cost, next to the row above.
     { name: '`logger: true`, `logPoolStats: false`', spec: { ...base, logging: true, logPoolStats: false } }
   ]
-  const peer: AppSpec = { kind: 'fastify-mysql', dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE }
+  const peer = peerSpec(cfg, 'fastify-mysql')
   const peerConfigs: { name: string, spec: AppSpec }[] = [
     { name: 'logger off', spec: peer },
     { name: LOGGING, spec: { ...peer, logging: true } }
@@ -155,7 +160,6 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
       progress(`profile (@fastify/mysql, ${c.name}): mysql2/promise ${fmtNum(usPerRequest(s, PROMISE_WRAPPER))} µs/request, of ${fmtNum(s.cpuPerRequest, 1)} µs CPU`)
     }
     const off = runs[0]
-    const share = (s: ProfileSummary, a: string): string => `${fmtNum(100 * (s.shares.get(a) ?? 0), 1)} %`
     const markdown = [
       `### CPU per request by where the code lives — ours, GET /items/:id, pool size ${PEER_POOL_SIZE}, ${cfg.connections} connections`,
       '',
@@ -168,8 +172,8 @@ export async function runCpuProfile (cfg: BenchConfig, progress: (msg: string) =
       '',
       `The same profile of @fastify/mysql's \`fastify.mysql.query\` (same route, pool size ${PEER_POOL_SIZE}; ${peerRuns.map((r, i) => `${fmtInt(r.requests)} requests ${peerConfigs[i].name}`).join(', ')}):`,
       'what it pays for mysql2/promise is the part of a request our plugin replaces with its own code (ours goes to mysql2\'s callback API).',
-      `Logger off: our files take ${share(off, OURS)} of our server's busy time; mysql2/promise takes ${share(peerRuns[0], PROMISE_WRAPPER)} of @fastify/mysql's.`,
-      `${LOGGING}: ${share(runs[configs.findIndex((c) => c.name === LOGGING)], OURS)} against ${share(peerRuns[peerConfigs.findIndex((c) => c.name === LOGGING)], PROMISE_WRAPPER)}.`,
+      `Logger off: our files take ${fmtShare(off, OURS)} of our server's busy time; mysql2/promise takes ${fmtShare(peerRuns[0], PROMISE_WRAPPER)} of @fastify/mysql's.`,
+      `${LOGGING}: ${fmtShare(runs[configs.findIndex((c) => c.name === LOGGING)], OURS)} against ${fmtShare(peerRuns[peerConfigs.findIndex((c) => c.name === LOGGING)], PROMISE_WRAPPER)}.`,
       '',
       areaTable(peerRuns, peerConfigs.map((c) => `@fastify/mysql, ${c.name}`)),
       '',

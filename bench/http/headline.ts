@@ -8,7 +8,7 @@
 import type { BenchConfig } from '../config'
 import { fmtRatio, medianInterval } from '../stats'
 import type { AppSpec } from './apps'
-import { PEER_POOL_SIZE } from './peers'
+import { PEER_POOL_SIZE, peerSpec } from './peers'
 import { fmtInterval, pairTable, verdict, VERDICT_CONFIDENCE, type PairResult } from './pair-summary'
 import { comparePair } from './pairs'
 
@@ -33,7 +33,7 @@ function ordinal (n: number): string {
 interface PairOutcome { title: string, result: PairResult }
 
 export async function runHeadline (cfg: BenchConfig, progress: (msg: string) => void): Promise<string> {
-  const spec = (kind: AppSpec['kind'], extra: Partial<AppSpec> = {}): AppSpec => ({ kind, dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE, ...extra })
+  const spec = (kind: AppSpec['kind'], extra: Partial<AppSpec> = {}): AppSpec => peerSpec(cfg, kind, extra)
   const pairs: Pair[] = [
     { title: 'logger off, the defaults', ours: spec('ours'), peer: spec('fastify-mysql') },
     { title: '`logger: true` on both sides, the defaults', ours: spec('ours', { logging: true }), peer: spec('fastify-mysql', { logging: true }) },

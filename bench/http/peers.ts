@@ -37,8 +37,13 @@ interface PeerVariant extends Variant {
   role?: 'request.db' | 'current' | 'no-context'
 }
 
+/** A server of the plain-route comparisons: this kind, the bench's database, the peers' pool size. */
+export function peerSpec (cfg: BenchConfig, kind: AppKind, extra: Partial<AppSpec> = {}): AppSpec {
+  return { kind, dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE, ...extra }
+}
+
 export async function runPeers (cfg: BenchConfig, progress: (msg: string) => void): Promise<PeerResults> {
-  const spec = (kind: AppKind, extra: Partial<AppSpec> = {}): AppSpec => ({ kind, dbUrl: cfg.dbUrl, poolSize: PEER_POOL_SIZE, ...extra })
+  const spec = (kind: AppKind, extra: Partial<AppSpec> = {}): AppSpec => peerSpec(cfg, kind, extra)
   const v = (label: string, s: AppSpec, ours = false, role?: PeerVariant['role']): PeerVariant => ({
     label, spec: s, method: 'GET', connections: cfg.connections, logging: s.logging === true, ours, ...(role === undefined ? {} : { role })
   })

@@ -162,7 +162,7 @@ export class Session {
     let conn: PooledConnection | null
     try {
       if (this.#conn === null) this.#takeNow()
-      conn = this.#closing === null && this.#pendingRollback === undefined && !this.#needsBegin() ? this.#conn : null
+      conn = this.#open() && !this.#needsBegin() ? this.#conn : null
     } catch (err) {
       return Promise.reject(err)
     }
@@ -370,7 +370,13 @@ export class Session {
     }
   }
 
+  /** Nothing stops a statement now: #check would not throw. */
+  #open (): boolean {
+    return this.#closing === null && this.#pendingRollback === undefined
+  }
+
   #check (): void {
+    if (this.#open()) return
     if (this.#closing !== null) throw new SessionClosedError()
     if (this.#pendingRollback !== undefined) throw new PendingRollbackError({ cause: this.#pendingRollback })
   }
