@@ -37,6 +37,13 @@ interface Waiter {
   nested: string | undefined
 }
 
+/**
+ * At most one saturation warning per this many ms. Under steady load at the limit the queue empties
+ * and fills again many times a second (once every ten requests in the plain-route benchmark): a
+ * warning per episode was a log line per ten requests, each with the pool's stats to serialize.
+ */
+export const SATURATION_WARNING_INTERVAL_MS = 10_000
+
 /** failFast admits a checkout only if it expects to be served within this share of its timeout. */
 export const FAIL_FAST_HEADROOM = 0.9
 
@@ -49,8 +56,10 @@ export class QueuePool extends Pool {
   #waiters: Waiter[] = []
   /** The one deadline timer, armed for the head waiter while the queue is not empty. */
   #timer: NodeJS.Timeout | undefined = undefined
-  /** A saturation episode was already reported (reset when the queue empties). */
-  #saturationReported = false
+  /** performance.now() of the last saturation warning (none yet: the first wait warns). */
+  #saturationWarnedAt = -Infinity
+  /** Checkouts that had to wait since the last saturation warning. */
+  #waitsSinceWarning = 0
   /** performance.now() when the queue was last empty: the controlled-delay clock. */
   #lastEmpty = performance.now()
 
@@ -157,11 +166,19 @@ export class QueuePool extends Pool {
       } else if (this.#timer === undefined && Number.isFinite(timeout)) {
         this.#timer = setTimeout(this.#sweep, timeout)
       }
-      if (!this.#saturationReported) {
-        this.#saturationReported = true
-        this._log.warn({ dbPool: this.stats() }, 'Connection pool saturated: checkouts are waiting for a connection')
-      }
+      this.#waitsSinceWarning++
+      if (since - this.#saturationWarnedAt >= SATURATION_WARNING_INTERVAL_MS) this.#warnSaturated(since)
     })
+  }
+
+  #warnSaturated (now: number): void {
+    const previous = this.#saturationWarnedAt
+    this.#saturationWarnedAt = now
+    const waits = this.#waitsSinceWarning
+    this.#waitsSinceWarning = 0
+    const since = previous === -Infinity ? {} : { waitsSinceLastWarning: waits, lastWarningSecondsAgo: Math.round((now - previous) / 1000) }
+    this._log.warn({ dbPool: this.stats(), ...since },
+      `Connection pool saturated: checkouts are waiting for a connection (at most one such warning every ${SATURATION_WARNING_INTERVAL_MS / 1000} s)`)
   }
 
   /**
@@ -232,7 +249,6 @@ export class QueuePool extends Pool {
   #queueMaybeEmpty (): void {
     if (this.#waiters.length !== 0) return
     if (this._opts.queueTarget > 0 || this._opts.adaptiveLifo) this.#lastEmpty = performance.now()
-    this.#saturationReported = false
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined
