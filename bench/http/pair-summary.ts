@@ -59,6 +59,9 @@ export function pairTable (p: PairResult, names: [string, string]): string {
 
 export type Verdict = 'met' | 'not met' | 'within the noise' | 'too few rounds'
 
+/** Issue #11's bar for the plain route (section 9): ≥ 1.00× of @fastify/mysql. */
+export const PLAIN_ROUTE_GOAL = 1.0
+
 /** The confidence the verdict asks of an interval (medianInterval's default). */
 export const VERDICT_CONFIDENCE = 0.95
 
@@ -74,7 +77,16 @@ export function verdict (interval: MedianInterval, goal: number): Verdict {
   return 'within the noise'
 }
 
-/** `0.95–1.09× (97.8 %)`: the interval and the coverage it achieves (to one decimal, rounded). */
-export function fmtInterval (interval: MedianInterval): string {
-  return `${fmtRatio(interval.low).replace('×', '')}–${fmtRatio(interval.high)} (${(interval.coverage * 100).toFixed(1)} %)`
+/**
+ * `0.95–1.09× (97.8 %)`: the interval and the coverage it achieves (to one decimal, rounded). With
+ * the `goal` its verdict is read against, a bound that two decimals would round onto the goal gets
+ * a third (`0.90–0.997×`), so that no printed interval seems to contradict its verdict.
+ */
+export function fmtInterval (interval: MedianInterval, goal?: number): string {
+  const bound = (x: number): string => {
+    if (!Number.isFinite(x)) return 'n/a'
+    const two = x.toFixed(2)
+    return goal !== undefined && x !== goal && two === goal.toFixed(2) ? x.toFixed(3) : two
+  }
+  return `${bound(interval.low)}–${bound(interval.high)}× (${(interval.coverage * 100).toFixed(1)} %)`
 }

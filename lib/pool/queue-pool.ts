@@ -171,13 +171,19 @@ export class QueuePool extends Pool {
     })
   }
 
+  /**
+   * The rate-limited saturation warning. What the silenced waits would have said is not lost: the
+   * next warning counts them (the wait that triggers it included), so a dashboard built on these
+   * lines sees how often the pool made checkouts wait. The limit is about log volume, so dispose()
+   * does not reset it.
+   */
   #warnSaturated (now: number): void {
     const previous = this.#saturationWarnedAt
     this.#saturationWarnedAt = now
     const waits = this.#waitsSinceWarning
     this.#waitsSinceWarning = 0
-    const since = previous === -Infinity ? {} : { waitsSinceLastWarning: waits, lastWarningSecondsAgo: Math.round((now - previous) / 1000) }
-    this._log.warn({ dbPool: this.stats(), ...since },
+    const sinceLast = previous === -Infinity ? {} : { waitsSinceLastWarning: waits, lastWarningSecondsAgo: Math.round((now - previous) / 1000) }
+    this._log.warn({ dbPool: this.stats(), ...sinceLast },
       `Connection pool saturated: checkouts are waiting for a connection (at most one such warning every ${SATURATION_WARNING_INTERVAL_MS / 1000} s)`)
   }
 

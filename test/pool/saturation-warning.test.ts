@@ -37,9 +37,9 @@ t.test('at most one saturation warning per interval, however many times the queu
   await episode(1)
   const warnings = logger.at('warn').filter((c) => saturated(c.msg))
   t.equal(warnings.length, 2, 'the first wait after the interval warns again')
-  t.match(warnings[1].obj, {
-    waitsSinceLastWarning: 2 - 1 + 20 * 3 + 1, // the first episode's second wait, 20 × 3, and this one
-    lastWarningSecondsAgo: Math.round(SATURATION_WARNING_INTERVAL_MS / 1000)
-  }, 'and says how many checkouts waited since the last warning')
+  t.equal(warnings[1].obj.waitsSinceLastWarning, 2 - 1 + 20 * 3 + 1, 'and counts the checkouts that waited since the last warning: the first episode\'s second wait, 20 × 3, and this one')
+  const ago = warnings[1].obj.lastWarningSecondsAgo as number
+  // The episodes and a busy machine add to the interval: at least it, not exactly it.
+  t.ok(ago >= SATURATION_WARNING_INTERVAL_MS / 1000 && ago < SATURATION_WARNING_INTERVAL_MS / 1000 + 30, `lastWarningSecondsAgo ${ago}: the time since the first warning`)
   t.equal(logger.at('warn').filter((c) => !saturated(c.msg)).length, 0, 'no other warnings')
 })
