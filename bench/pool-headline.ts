@@ -12,13 +12,16 @@ import { fmtRatio } from './stats'
 import { fmtInterval, PLAIN_ROUTE_GOAL, summarisePair, verdict, type PairResult, type Reading } from './http/pair-summary'
 import { parseSections } from './results-file'
 
+/** One line's rounds, in round order: ours and @fastify/mysql's readings of the same rounds. */
+export interface LineRounds { ours: Reading[], peer: Reading[] }
+
 export interface HeadlineRun {
   /** The section's `_Measured …_` stamp: two runs with the same one are the same run. */
   measured: string
   /** `Node v24.21.0`, from the section's heading. */
   runtime: string
   /** Line title → its rounds (ours, @fastify/mysql). */
-  lines: Map<string, { ours: Reading[], peer: Reading[] }>
+  lines: Map<string, LineRounds>
 }
 
 function parseCell (cell: string): number {
@@ -34,8 +37,8 @@ export function parseHeadline (markdown: string): HeadlineRun {
   const runtime = /— (Node v[\d.]+)/.exec(body)?.[1]
   if (runtime === undefined) throw new Error('section 9 names no Node version')
   const measured = /^_Measured ([^_]*?) with /m.exec(body)?.[1] ?? ''
-  const lines = new Map<string, { ours: Reading[], peer: Reading[] }>()
-  let current: { ours: Reading[], peer: Reading[] } | undefined
+  const lines = new Map<string, LineRounds>()
+  let current: LineRounds | undefined
   for (const line of body.split('\n')) {
     const title = /^\*\*(.+)\*\* \(ours, @fastify\/mysql\):$/.exec(line)
     if (title !== null) {
