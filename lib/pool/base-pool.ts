@@ -12,7 +12,7 @@ import {
   coreOf, destroyConnection, endConnection, endpointOf, isConnectionUsable, isDisconnectError, startsInAutocommit,
   withDeadline, type DriverConnection
 } from './driver'
-import { defaultLogger, type PoolLogger } from './logger'
+import { defaultLogger, guardLogger, type PoolLogger } from './logger'
 import { LeakWatch } from './leak-watch'
 import { PooledConnection, type HandleOwner, type HandleState } from './pooled-connection'
 import { StatementKiller } from './statement-killer'
@@ -84,7 +84,7 @@ export abstract class Pool extends EventEmitter<PoolEvents> implements HandleOwn
     }
     this.#creator = creator
     this._opts = resolvePoolOptions(options)
-    this._log = this._opts.logger ?? defaultLogger()
+    this._log = guardLogger(this._opts.logger ?? defaultLogger())
     this.#needsClock = this._opts.recycle >= 0 || this._opts.prePing || this._opts.failFast
     this.#killer = new StatementKiller(() => this.#create(), this._opts.resetTimeout, this._log)
     // 'newListener' fires before the listener is added, 'removeListener' after it is removed.

@@ -20,3 +20,25 @@ export function defaultLogger (): PoolLogger {
   }
   return fallback
 }
+
+/**
+ * The pool logs from the middle of its bookkeeping (a waiter just queued, a timeout being
+ * delivered, a failed reset): a logger that throws there — a serializer, a destination that
+ * throws on write — would leave a waiter queued that nobody answers, or a connection handed to a
+ * promise already settled. So the pool's calls go through this guard, which swallows what the
+ * logger throws and says so once, as a process warning (the logger itself can't be trusted to).
+ */
+export function guardLogger (log: PoolLogger): PoolLogger {
+  let warned = false
+  const failed = (err: unknown): void => {
+    if (warned) return
+    warned = true
+    process.emitWarning(`The pool's logger threw (${err instanceof Error ? err.message : String(err)}); the pool carried on, and swallows what its logger throws from now on`, 'FastifyDbSessionWarning')
+  }
+  return {
+    debug (obj, msg) { try { log.debug(obj, msg) } catch (err) { failed(err) } },
+    info (obj, msg) { try { log.info(obj, msg) } catch (err) { failed(err) } },
+    warn (obj, msg) { try { log.warn(obj, msg) } catch (err) { failed(err) } },
+    error (obj, msg) { try { log.error(obj, msg) } catch (err) { failed(err) } }
+  }
+}
