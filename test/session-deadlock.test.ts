@@ -37,6 +37,8 @@ t.test('after a deadlock inside a transaction the session refuses work until rol
   await t.rejects(victim.query('SELECT 1'), PendingRollbackError, 'no statement runs as if the earlier writes had happened')
   await victim.rollback()
   await survivor.commit()
+  t.same({ commits: victim.stats().commits, rollbacks: victim.stats().rollbacks }, { commits: 0, rollbacks: 1 }, 'the victim\'s transaction counts as rolled back once (by the server, not again by rollback())')
+  t.same({ commits: survivor.stats().commits, rollbacks: survivor.stats().rollbacks }, { commits: 1, rollbacks: 0 }, 'the survivor\'s committed')
   const [rows] = await victim.query<import('mysql2').RowDataPacket[]>(`SELECT SUM(v) AS total FROM ${TABLE}`)
   t.equal(Number(rows[0].total), 2, 'only the survivor\'s two updates were kept')
 })

@@ -88,7 +88,36 @@ t.test('session', async (t) => {
     const held = s.stats().heldMs
     await sleep(50)
     t.equal(s.stats().heldMs, held, 'heldMs stops at close')
-    t.equal(s.stats().inTransaction, false)
+    t.same({ commits: s.stats().commits, rollbacks: s.stats().rollbacks }, { commits: 0, rollbacks: 0 }, 'no transaction: none committed or rolled back')
+  })
+
+  t.test('stats: commits and rollbacks count how each transaction ended', async (t) => {
+    const pool = await realPool(t, QueuePool)
+    const s = new Session(pool)
+    const ended = (): { commits: number, rollbacks: number } => ({ commits: s.stats().commits, rollbacks: s.stats().rollbacks })
+    await s.begin()
+    await s.commit()
+    t.same(ended(), { commits: 1, rollbacks: 0 }, 'begin + commit')
+    await s.commit()
+    await s.rollback()
+    t.same(ended(), { commits: 1, rollbacks: 0 }, 'commit() and rollback() without a transaction count nothing')
+    await s.begin()
+    await s.rollback()
+    t.same(ended(), { commits: 1, rollbacks: 1 }, 'begin + rollback')
+    await s.transaction(async () => {
+      // A savepoint rolled back is not a transaction that ended.
+      await s.transaction(async () => { throw new Error('inner') }).catch(() => undefined)
+    })
+    t.same(ended(), { commits: 2, rollbacks: 1 }, 'transaction(fn) resolved, a savepoint inside rolled back: one commit')
+    await s.transaction(async () => { throw new Error('outer') }).catch(() => undefined)
+    t.same(ended(), { commits: 2, rollbacks: 2 }, 'transaction(fn) that throws: rolled back')
+    await s.begin()
+    await s.close()
+    t.same(ended(), { commits: 2, rollbacks: 3 }, 'closed with a transaction open: rolled back')
+    const uow = new Session(pool, { transaction: true })
+    await uow.query('SELECT 1')
+    await uow.close()
+    t.same({ commits: uow.stats().commits, rollbacks: uow.stats().rollbacks }, { commits: 0, rollbacks: 1 }, 'a unit of work closed without commit: rolled back')
   })
 
   t.test('closing with a statement in flight: the statement is killed, the connection reset and kept', async (t) => {

@@ -14,7 +14,7 @@ const REQUESTS = 100_000
 const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }))
 const fields = (): Record<string, unknown> => ({
   dbPool: { size: 10, checkedIn: 3, checkedOut: 7, overflow: -3, waiting: 12 },
-  dbSession: { queries: 1, waitMs: 1.3, heldMs: 2.1, inTransaction: false }
+  dbSession: { queries: 1, waitMs: 1.3, heldMs: 2.1, commits: 0, rollbacks: 0 }
 })
 const req = { method: 'GET', url: '/items/1', host: '127.0.0.1:3000', remoteAddress: '127.0.0.1', remotePort: 50000 }
 const res = { statusCode: 200 }

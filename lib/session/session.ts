@@ -52,8 +52,14 @@ export interface SessionStats {
   waitMs: number
   /** Time the connection was held, in ms (up to now while still held). */
   heldMs: number
-  /** A transaction is open right now. */
-  inTransaction: boolean
+  /** Transactions committed (the server acknowledged the COMMIT). */
+  commits: number
+  /**
+   * Transactions that ended without a commit: rolled back by rollback(), by a throwing
+   * transaction(fn), or when the session closed with one open (a failed request's unit of work);
+   * rolled back by the server (a deadlock, a disconnect); or whose COMMIT failed.
+   */
+  rollbacks: number
 }
 
 type Sql = string | QueryOptions
@@ -76,6 +82,8 @@ export class Session {
   /** The COMMIT of a streamed unit of work in flight, which close() waits for. */
   #committing: Promise<void> | null = null
   #savepoints = 0
+  #commits = 0
+  #rollbacks = 0
   #queries = 0
   #waitMs = 0
   #heldMs = 0
@@ -257,7 +265,13 @@ export class Session {
     if (!this.#inTransaction || this.#conn === null) return
     const conn = this.#conn
     this.#inTransaction = false // whatever COMMIT answers, that transaction is over
-    await this.#run(conn, 'COMMIT')
+    try {
+      await this.#run(conn, 'COMMIT')
+    } catch (err) {
+      this.#rollbacks++
+      throw err
+    }
+    this.#commits++
     conn.transactionEnded()
   }
 
@@ -268,6 +282,7 @@ export class Session {
     this.#savepoints = 0
     if (!this.#inTransaction) return
     this.#inTransaction = false
+    this.#rollbacks++
     const conn = this.#conn
     if (conn === null) return
     await this.#run(conn, 'ROLLBACK')
@@ -343,6 +358,7 @@ export class Session {
     if (sessionChannels.released.hasSubscribers) publishSessionReleased(this, conn.owner as Pool, this.#requestId, this.#heldMs, this.#queries)
     const rollback = this.#inTransaction
     this.#inTransaction = false
+    if (rollback) this.#rollbacks++
     // A statement still running is interrupted by the pool (KILL QUERY), or failed with
     // SessionClosedError if its connection has to be destroyed.
     this.#closing = conn.close({ rollback, abortReason: conn.inFlight > 0 ? new SessionClosedError() : undefined })
@@ -366,7 +382,8 @@ export class Session {
       queries: this.#queries,
       waitMs: Math.round(this.#waitMs * 10) / 10,
       heldMs: Math.round(held * 10) / 10,
-      inTransaction: this.#inTransaction
+      commits: this.#commits,
+      rollbacks: this.#rollbacks
     }
   }
 
@@ -478,6 +495,7 @@ export class Session {
   #transactionLost (err: unknown): void {
     if (!this.#inTransaction) return
     this.#inTransaction = false
+    this.#rollbacks++
     this.#pendingRollback = err
   }
 }

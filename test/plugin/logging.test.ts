@@ -56,6 +56,47 @@ t.test('dbPool on every request completed line, dbSession only when the db was u
   await assertSettled(t, app, db)
 })
 
+t.test('dbSession says how each request\'s transactions ended: commits and rollbacks', async (t) => {
+  const db = await admin(t)
+  const { app, logs } = await buildApp(t, {
+    setup (app) {
+      app.post('/uow-ok', { config: { db: { transaction: true } } }, async (request) => {
+        await request.db.query('SELECT 1')
+        return { ok: true }
+      })
+      // A failed unit of work: its transaction is rolled back when the session closes.
+      app.post('/uow-fails', { config: { db: { transaction: true } } }, async (request) => {
+        await request.db.query('SELECT 1')
+        throw new Error('nope')
+      })
+      app.post('/two', async (request) => {
+        await request.db.transaction(async (s) => { await s.query('SELECT 1') })
+        await request.db.transaction(async (s) => { await s.query('SELECT 2'); throw new Error('undo') }).catch(() => undefined)
+        return { ok: true }
+      })
+      app.get('/autocommit', async (request) => {
+        await request.db.query('SELECT 1')
+        return { ok: true }
+      })
+    }
+  })
+  const urls = ['/uow-ok', '/uow-fails', '/two', '/autocommit']
+  const codes = []
+  for (const url of urls) codes.push((await app.inject({ method: url === '/autocommit' ? 'GET' : 'POST', url })).statusCode)
+  t.same(codes, [200, 500, 200, 200])
+  const lines = completedLines(logs)
+  const sessionOf = (u: string): unknown => {
+    const incoming = logs.find((l) => l.msg === 'incoming request' && (l.req as { url?: string }).url === u)
+    return lines.find((l) => l.reqId === incoming?.reqId)?.dbSession
+  }
+  t.match(sessionOf('/uow-ok'), { commits: 1, rollbacks: 0 }, 'a unit of work that succeeded: committed')
+  t.match(sessionOf('/uow-fails'), { commits: 0, rollbacks: 1 }, 'a unit of work whose handler threw: rolled back')
+  t.match(sessionOf('/two'), { commits: 1, rollbacks: 1 }, 'one transaction(fn) committed, one thrown and rolled back')
+  t.match(sessionOf('/autocommit'), { commits: 0, rollbacks: 0 }, 'autocommit statements: no transaction either way')
+  for (const u of urls) t.notOk('inTransaction' in (sessionOf(u) as object), `no always-false inTransaction on ${u}`)
+  await assertSettled(t, app, db)
+})
+
 t.test('the gauges by default, the whole snapshot with logPoolStats: \'full\'', async (t) => {
   for (const mode of [undefined, 'full'] as const) {
     const { app, logs } = await buildApp(t, {

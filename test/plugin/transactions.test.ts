@@ -7,7 +7,7 @@ import type { ResultSetHeader } from 'mysql2'
 import { PendingRollbackError, type Session } from '../../lib'
 import { connectionId, killThread, runningStatement } from '../helpers/db'
 import { admin, sleep, until } from '../helpers/pool'
-import { abortedRequest, assertSettled, buildApp, countCheckins, createTable, deferred, listen, request, tableNames } from './_helpers'
+import { abortedRequest, assertSettled, buildApp, completedLines, countCheckins, createTable, deferred, listen, request, tableNames } from './_helpers'
 
 const TABLE = 'plugin_tx_items'
 
@@ -200,6 +200,7 @@ t.test('transactions', async (t) => {
     t.equal(res.json().code, 'FST_DB_COMMIT_FAILED')
     t.same(await tableNames(db, TABLE), [], 'the row is absent')
     t.ok(logs.some((l) => l.level >= 50 && (l.err as { code?: string } | undefined)?.code === 'FST_DB_COMMIT_FAILED'), 'the failed commit is logged')
+    t.match(completedLines(logs)[0]?.dbSession, { commits: 0, rollbacks: 1 }, 'the request log line counts the failed COMMIT as a transaction that ended without a commit')
     t.same(counts, { checkouts: 1, checkins: 1 })
     await assertSettled(t, app, db)
   })
