@@ -217,6 +217,36 @@ t.test('session', async (t) => {
     t.equal(pool.checkedout(), 0)
   })
 
+  t.test('leaving the unit of work (a hijack) is refused while its transaction is beginning, not only once it is open', async (t) => {
+    const pool = await realPool(t, QueuePool, { poolSize: 2 })
+    const trx = trackTransactions(pool, db)
+    const outcomes = { left: 0, refused: 0 }
+    for (let i = 0; i < 40; i++) {
+      const s = new Session(pool, { transaction: true })
+      const first = s.query('SELECT 1')
+      // 0-4 turns of the event loop: before the checkout, while START TRANSACTION runs, after.
+      for (let k = 0; k < i % 5; k++) await new Promise((resolve) => setImmediate(resolve))
+      let left = true
+      try {
+        s.leaveUnitOfWork()
+      } catch (err) {
+        left = false
+        t.ok(err instanceof TransactionStateError)
+      }
+      await first
+      if (left) {
+        outcomes.left++
+        t.equal(s.inTransaction, false, 'left the unit of work: no transaction opens behind its back')
+      } else {
+        outcomes.refused++
+      }
+      await s.close()
+    }
+    t.comment(`outcomes: ${JSON.stringify(outcomes)}`)
+    t.equal(await trx(), 0, 'no transaction left open on the server')
+    t.equal(pool.checkedout(), 0)
+  })
+
   t.test('outside a transaction a disconnect just takes a new connection', async (t) => {
     const pool = await realPool(t, QueuePool)
     const s = new Session(pool)
@@ -227,6 +257,36 @@ t.test('session', async (t) => {
     const id2 = await connectionId(s)
     t.not(id2, id)
     await s.close()
+    t.equal(pool.checkedout(), 0)
+  })
+
+  t.test('close() at random moments around START TRANSACTION: the body never runs on a closed session, nothing stays open', async (t) => {
+    const pool = await realPool(t, QueuePool, { poolSize: 2 })
+    const trx = trackTransactions(pool, db)
+    const outcomes = { committed: 0, closedBeforeBody: 0 }
+    for (let i = 0; i < 60; i++) {
+      const s = new Session(pool)
+      await s.query('SELECT 1')
+      let ran = false
+      const run = s.transaction(async () => { ran = true }).then(() => 'committed', (err: unknown) => err)
+      // 0-3 turns of the event loop: before START TRANSACTION is written, while it runs, after it answered.
+      for (let k = 0; k < i % 4; k++) await new Promise((resolve) => setImmediate(resolve))
+      await s.close()
+      const outcome = await run
+      const { commits, rollbacks } = s.stats()
+      t.equal(s.inTransaction, false, 'no transaction open on a closed session')
+      if (outcome === 'committed') {
+        outcomes.committed++
+        t.same({ commits, rollbacks }, { commits: 1, rollbacks: 0 })
+      } else {
+        outcomes.closedBeforeBody++
+        t.equal(ran, false, 'a transaction whose session closed while it began never runs its body')
+        t.equal(commits, 0)
+        t.ok(rollbacks <= 1, 'counted at most once')
+      }
+    }
+    t.comment(`outcomes: ${JSON.stringify(outcomes)}`)
+    t.equal(await trx(), 0, 'no transaction left open on the server')
     t.equal(pool.checkedout(), 0)
   })
 

@@ -9,7 +9,7 @@ import type { ConnectionOptions } from 'mysql2'
 import { PoolClosedError } from '../errors'
 import type { Creator, Pool } from '../pool/base-pool'
 import { destroyConnection, type DriverConnection } from '../pool/driver'
-import type { PoolLogger } from '../pool/logger'
+import { guardLogger, type PoolLogger } from '../pool/logger'
 import { resolvePoolOptions, type PoolOptions } from '../pool/options'
 import type { CheckoutSource } from '../session/session'
 import { applyHooks, type ConnectionHooks } from './connection-hooks'
@@ -59,13 +59,18 @@ export class Cluster {
   readonly #connect: ConnectionFactory
   readonly #autoRecyclePools: Pool[] = []
   #closed = false
+  readonly #log: PoolLogger
   /** The primary's recycle now (set from wait_timeout under 'auto'), for the start-up warnings. */
   #recycle: number
 
   constructor (setup: ClusterSetup) {
     this.#setup = setup
     this.#connect = setup.connect ?? defaultConnect
-    const { options, log } = setup
+    const { options } = setup
+    // The node list, replica checks and server facts log from the middle of their bookkeeping;
+    // a throwing logger must cost the line only (idempotent: the plugin's logger is guarded already).
+    const log = guardLogger(setup.log)
+    this.#log = log
     const resolved = resolvePoolOptions(setup.poolOptions)
     this.#recycle = resolved.recycle
     this.#facts = new ServerFactsProbe('fastify-db-session', () => ({ ...resolved, recycle: this.#recycle, writes: true }), log, (facts) => this.#gotFacts(facts))
@@ -193,7 +198,7 @@ export class Cluster {
       this.#readOnlyPool?.setRecycle(ms)
     }
     if (this.gtid !== undefined && !facts.mariadb) {
-      this.#setup.log.warn({ version: facts.version }, 'causalReads needs MariaDB GTIDs (@@last_gtid, MASTER_GTID_WAIT); this server is not MariaDB, so replica reads do not wait for this process\'s writes')
+      this.#log.warn({ version: facts.version }, 'causalReads needs MariaDB GTIDs (@@last_gtid, MASTER_GTID_WAIT); this server is not MariaDB, so replica reads do not wait for this process\'s writes')
     }
   }
 }

@@ -79,18 +79,22 @@ export class NodeList extends EventEmitter<{ down: [node: ClusterNode, reason: s
     const order = ready.length > 0 ? ready : [...this.nodes].sort((a, b) => a.downUntil - b.downUntil)
     let lastError: unknown
     for (const node of order) {
+      let conn: DriverConnection
       try {
-        const conn = await this.#open(node)
-        if (node.reason !== undefined) {
-          node.reason = undefined
-          this.#opts.log.info({ node: node.label }, 'Cluster node is back in use')
-          this.emit('up', node)
-        }
-        return conn
+        conn = await this.#open(node)
       } catch (err) {
         lastError = err
         this.markDown(node, describeFailure(err))
+        continue
       }
+      // Outside the try: what a log line or an 'up' listener throws must not mark a node down
+      // that just gave a connection (nor lose that connection).
+      if (node.reason !== undefined) {
+        node.reason = undefined
+        this.#opts.log.info({ node: node.label }, 'Cluster node is back in use')
+        this.emit('up', node)
+      }
+      return conn
     }
     throw lastError instanceof DatabaseUnavailableError ? lastError : new DatabaseUnavailableError(lastError)
   }

@@ -113,16 +113,19 @@ export class ReplicaSet {
     if (position === undefined) return conn
     const counts = this.#waits.get(replica) as { waits: number, timeouts: number }
     counts.waits++
+    let caughtUp = false
     try {
       const [rows] = await conn.query(WAIT_SQL, [position, this.#opts.causalReadsTimeout / 1000])
-      if (Number((rows as Array<{ w: unknown }>)[0].w) === 0) return conn
-      counts.timeouts++
+      caughtUp = Number((rows as Array<{ w: unknown }>)[0].w) === 0
+      if (!caughtUp) counts.timeouts++
     } catch (err) {
       counts.timeouts++
       this.#opts.log.debug({ err: new QueryError(err), replica: replica.label }, 'Causal wait failed on the replica; reading the primary')
+    } finally {
+      // In finally: the connection goes back even if something above throws (a logger, say).
+      if (!caughtUp) await conn.close()
     }
-    await conn.close()
-    return undefined
+    return caughtUp ? conn : undefined
   }
 
   /** Logs once when the last usable replica goes (the primary serves) and once when one is back. */

@@ -22,7 +22,7 @@ import { InvalidOptionError, SessionClosedError } from '../errors'
 import { resolvePluginOptions, type DbSessionPluginOptions, type PoolClassName, type PoolOptions } from '../options'
 import { AssertionPool } from '../pool/assertion-pool'
 import type { Creator, Pool } from '../pool/base-pool'
-import type { PoolLogger } from '../pool/logger'
+import { guardLogger, type PoolLogger } from '../pool/logger'
 import { NullPool } from '../pool/null-pool'
 import { QueuePool } from '../pool/queue-pool'
 import { StaticPool } from '../pool/static-pool'
@@ -105,7 +105,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
   const where = name === undefined ? 'app.db' : `app.dbs.${name}`
   checkNotRegistered(fastify, name)
 
-  const poolLog = fastify.log.child(name === undefined ? { component: 'db-pool' } : { component: 'db-pool', db: name }) as unknown as PoolLogger
+  // Guarded here, not only in the pool: the cluster, the connection factory and the replica checks
+  // log from the middle of their bookkeeping too (lib/pool/logger.ts says why that matters).
+  const poolLog = guardLogger(fastify.log.child(name === undefined ? { component: 'db-pool' } : { component: 'db-pool', db: name }) as unknown as PoolLogger)
   let pool: Pool
   let cluster: Cluster | undefined
   if (options.pool !== undefined) {
@@ -263,7 +265,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     const session = scope.sessions[index]
     // A hijacked reply skips onSend, and so do routes registered before the plugin: the response
     // is finished, so the session ends here (a unit of work not committed by now rolls back).
-    const closing = session !== undefined && !session.closed ? closeQuietly(session, request.log) : undefined
+    // A session already closed answers with its pending close (a streamed unit of work's COMMIT
+    // still in flight), so the log line waits for how it ended; CHECKED_IN keeps this synchronous.
+    const closing = session === undefined ? undefined : closeQuietly(session, request.log)
     scope.end()
     if (closing === undefined) {
       logFields(request, session)

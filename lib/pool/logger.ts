@@ -21,6 +21,8 @@ export function defaultLogger (): PoolLogger {
   return fallback
 }
 
+const kGuarded = Symbol('fastify-db-session.guardedLogger')
+
 /**
  * The pool logs from the middle of its bookkeeping (a waiter just queued, a timeout being
  * delivered, a failed reset): a logger that throws there — a serializer, a destination that
@@ -29,16 +31,30 @@ export function defaultLogger (): PoolLogger {
  * logger throws and says so once, as a process warning (the logger itself can't be trusted to).
  */
 export function guardLogger (log: PoolLogger): PoolLogger {
+  // Idempotent: the plugin guards the logger it hands the cluster, and the pool guards what it is
+  // given; one logger wrapped twice still says once that it threw.
+  if (kGuarded in log) return log
   let warned = false
   const failed = (err: unknown): void => {
     if (warned) return
     warned = true
-    process.emitWarning(`The pool's logger threw (${err instanceof Error ? err.message : String(err)}); the pool carried on, and swallows what its logger throws from now on`, 'FastifyDbSessionWarning')
+    process.emitWarning(`The pool's logger threw (${describe(err)}); the pool carried on, and swallows what its logger throws from now on`, 'FastifyDbSessionWarning')
   }
-  return {
+  const guarded: PoolLogger & { [kGuarded]: true } = {
+    [kGuarded]: true,
     debug (obj, msg) { try { log.debug(obj, msg) } catch (err) { failed(err) } },
     info (obj, msg) { try { log.info(obj, msg) } catch (err) { failed(err) } },
     warn (obj, msg) { try { log.warn(obj, msg) } catch (err) { failed(err) } },
     error (obj, msg) { try { log.error(obj, msg) } catch (err) { failed(err) } }
+  }
+  return guarded
+}
+
+/** What was thrown, in words; anything can be thrown, even a value whose String() throws. */
+function describe (err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err)
+  } catch {
+    return 'a value that cannot be printed'
   }
 }

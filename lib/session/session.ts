@@ -57,7 +57,9 @@ export interface SessionStats {
   /**
    * Transactions that ended without a commit: rolled back by rollback(), by a throwing
    * transaction(fn), or when the session closed with one open (a failed request's unit of work);
-   * rolled back by the server (a deadlock, a disconnect); or whose COMMIT failed.
+   * rolled back by the server (a deadlock, a disconnect); or whose COMMIT failed (after a
+   * disconnect its outcome is unknown). COMMIT/ROLLBACK sent as plain SQL, and a DDL statement's
+   * implicit commit, are not seen by either counter.
    */
   rollbacks: number
 }
@@ -108,7 +110,7 @@ export class Session {
    * come before it). Refused while the unit of work's transaction is open.
    */
   leaveUnitOfWork (): void {
-    if (this.#inTransaction) throw new TransactionStateError('The unit of work has uncommitted work: commit it (await request.db.commit()) before hijacking the reply')
+    if (this.#inTransaction || this.#beginning !== null) throw new TransactionStateError('The unit of work has uncommitted work: commit it (await request.db.commit()) before hijacking the reply')
     this.#unitOfWork = undefined
   }
 
@@ -256,6 +258,12 @@ export class Session {
     // return clear it should START TRANSACTION never run.
     if (tx.isolation !== undefined) await this.#run(conn, tx.isolation)
     await this.#run(conn, tx.start)
+    if (this.#closing !== null) {
+      // close() came while START TRANSACTION ran: the connection went back without a ROLLBACK of
+      // ours (the pool's reset on return ends it), so the transaction counts as rolled back here.
+      this.#rollbacks++
+      throw new SessionClosedError()
+    }
     this.#inTransaction = true
   }
 

@@ -62,6 +62,14 @@ t.test('first healthy node; a stopped node is skipped for the back-off, then use
   t.match(cluster.stats().nodes, [{ node: `127.0.0.1:${a.port}`, up: false, reason: /ECONNREFUSED/ }, { up: true }])
   t.equal(log.calls.filter((c) => c.msg === 'Cluster node skipped; new connections go to the next node').length, 1, 'logged once')
   await a.start()
+  // A logger that throws on the 'back in use' line must cost that line only: without the guard
+  // the throw marked the node just back down again and lost the connection it had opened.
+  const info = log.info
+  log.info = (obj, msg) => {
+    info(obj, msg)
+    if (msg === 'Cluster node is back in use') throw new Error('the destination is broken')
+  }
+  t.teardown(() => { log.info = info })
   await until(() => cluster.stats().nodes?.[0].up === true, 5000, 'the back-off over')
   // Pooled connections to B stay until recycled; new ones go to A again.
   cluster.primary.invalidateConnections(() => true, new Error('test: make the pool reconnect'))

@@ -7,6 +7,7 @@
 import t from 'tap'
 import { PoolTimeoutError } from '../../lib/errors'
 import { QueuePool } from '../../lib/pool'
+import { guardLogger } from '../../lib/pool/logger'
 import { realPool } from '../helpers/pool'
 
 function throwingLogger (): { debug: () => never, info: () => never, warn: () => never, error: () => never, calls: number } {
@@ -30,8 +31,12 @@ t.test('a logger that throws costs the log line, never a waiter or a connection'
 
   // 1. The saturation warning is written while the checkout queues (inside its promise's executor).
   const held = await pool.connect()
+  let settled = false
   const queued = pool.connect()
+  queued.then(() => { settled = true }, () => { settled = true })
   t.equal(pool.stats().waiting, 1, 'the checkout waits although the saturation warning threw')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(settled, false, 'still waiting, not rejected by what the logger threw')
   await held.close()
   const served = await queued
   t.equal(pool.stats().checkedOut, 1, 'and is served the connection when it comes back')
@@ -59,4 +64,24 @@ t.test('a logger that throws costs the log line, never a waiter or a connection'
   await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on the next tick
   t.equal(warnings.length, 1, 'the first throw is reported once, as a process warning')
   t.match(warnings[0].message, /logger threw \(the destination is broken\); the pool carried on/, 'saying what happened')
+})
+
+t.test('guarding a guarded logger changes nothing; whatever is thrown is reported without throwing again', async (t) => {
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { if (w.name === 'FastifyDbSessionWarning') warnings.push(w) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  const unprintable = Object.create(null) as object // String() of it throws: no toString
+  const log = {
+    debug: (): never => { throw unprintable },
+    info: (): never => { throw unprintable },
+    warn: (): never => { throw unprintable },
+    error: (): never => { throw unprintable }
+  }
+  const once = guardLogger(log)
+  t.equal(guardLogger(once), once, 'a second guard (the plugin\'s, then the pool\'s) is the same logger')
+  t.doesNotThrow(() => { once.warn({}, 'a'); once.error({}, 'b') }, 'a thrown value that cannot be printed is swallowed too')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(warnings.length, 1, 'reported once')
+  t.match(warnings[0].message, /logger threw \(a value that cannot be printed\)/)
 })

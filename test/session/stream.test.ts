@@ -14,7 +14,7 @@ import { QueryError, Session, SessionClosedError } from '../../lib'
 import { QueuePool } from '../../lib/pool'
 import { runningStatement } from '../helpers/db'
 import { admin, realPool, sleep, until } from '../helpers/pool'
-import { buildApp, listen, request } from '../plugin/_helpers'
+import { buildApp, completedLines, listen, request, type LogLine } from '../plugin/_helpers'
 
 const TABLE = 'stream_items'
 
@@ -149,7 +149,7 @@ t.test('streams', async (t) => {
   })
 
   t.test('over HTTP', async (t) => {
-    const { app, threadIds } = await buildApp(t, {
+    const { app, threadIds, logs } = await buildApp(t, {
       plugin: { poolSize: 1, maxOverflow: 0 },
       setup (app) {
         app.get('/export', async (request, reply) => {
@@ -206,6 +206,13 @@ t.test('streams', async (t) => {
       t.match(res.body, /"in-tx"/)
       await until(async () => Number((await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${TABLE} WHERE id = 10`))[0][0].n) === 1, 3000, 'commit')
       await until(() => app.db.stats().checkedOut === 0, 3000, 'release')
+      // The request's log line is written once the COMMIT in flight answered, so it says so.
+      const uowLine = (): LogLine | undefined => {
+        const incoming = [...logs].reverse().find((l) => l.msg === 'incoming request' && (l.req as { url?: string }).url === '/uow')
+        return completedLines(logs).find((l) => l.reqId === incoming?.reqId)
+      }
+      await until(() => uowLine() !== undefined, 3000, 'the log line')
+      t.match(uowLine()?.dbSession, { commits: 1, rollbacks: 0 }, 'the log line counts the streamed unit of work\'s COMMIT')
       await db.query(`DELETE FROM ${TABLE}`)
     })
 
