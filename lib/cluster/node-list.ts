@@ -92,7 +92,11 @@ export class NodeList extends EventEmitter<{ down: [node: ClusterNode, reason: s
       if (node.reason !== undefined) {
         node.reason = undefined
         this.#opts.log.info({ node: node.label }, 'Cluster node is back in use')
-        this.emit('up', node)
+        try {
+          this.emit('up', node)
+        } catch (err) {
+          this.#opts.log.error({ err, node: node.label }, "A listener of the node list's 'up' event threw; the node is in use all the same")
+        }
       }
       return conn
     }

@@ -265,9 +265,9 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
     const session = scope.sessions[index]
     // A hijacked reply skips onSend, and so do routes registered before the plugin: the response
     // is finished, so the session ends here (a unit of work not committed by now rolls back).
-    // A session already closed answers with its pending close (a streamed unit of work's COMMIT
-    // still in flight), so the log line waits for how it ended; CHECKED_IN keeps this synchronous.
-    const closing = session === undefined ? undefined : closeQuietly(session, request.log)
+    // A session closed earlier is not waited for (a handler timeout's interrupt can take seconds),
+    // except for a streamed unit of work's COMMIT in flight: the log line then says how it ended.
+    const closing = session !== undefined && (!session.closed || session.closeAwaitsCommit) ? closeQuietly(session, request.log) : undefined
     scope.end()
     if (closing === undefined) {
       logFields(request, session)
@@ -275,8 +275,15 @@ const plugin: FastifyPluginAsync<DbSessionPluginOptions> = async function dbSess
       return
     }
     const log = (): void => {
-      logFields(request, session)
-      done()
+      // A serializer can throw here; handed to done() as on the synchronous path, where Fastify
+      // catches it, rather than lost as an unhandled rejection with done() never called.
+      let failed: Error | undefined
+      try {
+        logFields(request, session)
+      } catch (err) {
+        failed = err instanceof Error ? err : new Error('Writing the request\'s pool fields to its log failed', { cause: err })
+      }
+      done(failed)
     }
     closing.then(log, log)
   })

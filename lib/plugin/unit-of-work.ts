@@ -76,8 +76,13 @@ export function guardHijack (reply: FastifyReply, scopeOf: (request: FastifyRequ
   const hijack = reply.hijack
   reply.hijack = function guardedHijack (this: FastifyReply): FastifyReply {
     const scope = scopeOf(this.request)
-    scope.sessions[index]?.leaveUnitOfWork()
+    const session = scope.sessions[index]
+    // Check before anything changes: with several registrations on a route each wraps hijack,
+    // and a refusal further in must not find this session already out of its unit of work.
+    session?.assertNoUncommittedWork()
+    const hijacked = hijack.call(this) // the other registrations' checks and the real hijack
+    session?.leaveUnitOfWork() // checked above, nothing ran since that could begin a transaction
     scope.hijacked |= 1 << index
-    return hijack.call(this)
+    return hijacked
   }
 }

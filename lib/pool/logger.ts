@@ -53,7 +53,7 @@ export function guardLogger (log: PoolLogger): PoolLogger {
 /** What was thrown, in words; anything can be thrown, even a value whose String() throws. */
 function describe (err: unknown): string {
   try {
-    return err instanceof Error ? err.message : String(err)
+    return String(err instanceof Error ? err.message : err) // a message can be anything too
   } catch {
     return 'a value that cannot be printed'
   }

@@ -83,6 +83,7 @@ export class Session {
   #pendingRollback: unknown = undefined
   /** The COMMIT of a streamed unit of work in flight, which close() waits for. */
   #committing: Promise<void> | null = null
+  #closeAwaitsCommit = false
   #savepoints = 0
   #commits = 0
   #rollbacks = 0
@@ -110,8 +111,17 @@ export class Session {
    * come before it). Refused while the unit of work's transaction is open.
    */
   leaveUnitOfWork (): void {
-    if (this.#inTransaction || this.#beginning !== null) throw new TransactionStateError('The unit of work has uncommitted work: commit it (await request.db.commit()) before hijacking the reply')
+    this.assertNoUncommittedWork()
     this.#unitOfWork = undefined
+  }
+
+  /**
+   * Throws TransactionStateError while a transaction is open or still beginning (its START
+   * TRANSACTION in flight): what leaveUnitOfWork() refuses, checked without leaving, so a caller
+   * with several sessions can check them all before it changes any.
+   */
+  assertNoUncommittedWork (): void {
+    if (this.#inTransaction || this.#beginning !== null) throw new TransactionStateError('The unit of work has uncommitted work: let its statements finish and commit it (await request.db.commit()) before hijacking the reply')
   }
 
   /** A transaction is open (begun explicitly or by the unit of work). */
@@ -122,6 +132,11 @@ export class Session {
   /** close() was called (or the request ended). */
   get closed (): boolean {
     return this.#closing !== null
+  }
+
+  /** Closed, but the connection is only given back once a streamed unit of work's COMMIT answered. */
+  get closeAwaitsCommit (): boolean {
+    return this.#closeAwaitsCommit
   }
 
   /** The session begins its own transaction before the first statement. */
@@ -259,8 +274,9 @@ export class Session {
     if (tx.isolation !== undefined) await this.#run(conn, tx.isolation)
     await this.#run(conn, tx.start)
     if (this.#closing !== null) {
-      // close() came while START TRANSACTION ran: the connection went back without a ROLLBACK of
-      // ours (the pool's reset on return ends it), so the transaction counts as rolled back here.
+      // close() came while START TRANSACTION ran and it still succeeded: the connection went back
+      // without a ROLLBACK of ours (the reset on return ends the transaction), so it counts as
+      // rolled back here. (A START that the close interrupted began nothing and counts nothing.)
       this.#rollbacks++
       throw new SessionClosedError()
     }
@@ -349,7 +365,9 @@ export class Session {
       // killed (other statements, a COMMIT included, are interrupted when the request ends).
       const committing = this.#committing
       this.#committing = null
+      this.#closeAwaitsCommit = true
       this.#closing = committing.then(noop, noop).then(() => {
+        this.#closeAwaitsCommit = false
         this.#closing = null
         return this.close()
       })

@@ -70,11 +70,14 @@ t.test('first healthy node; a stopped node is skipped for the back-off, then use
     if (msg === 'Cluster node is back in use') throw new Error('the destination is broken')
   }
   t.teardown(() => { log.info = info })
+  // Nor what a listener of 'up' throws (none of the package's own listens to it).
+  cluster.nodes?.on('up', () => { throw new Error('a listener is broken') })
   await until(() => cluster.stats().nodes?.[0].up === true, 5000, 'the back-off over')
   // Pooled connections to B stay until recycled; new ones go to A again.
   cluster.primary.invalidateConnections(() => true, new Error('test: make the pool reconnect'))
   t.same(await ports(cluster.primary, 3), [a.port, a.port, a.port], 'back on the first node after the back-off')
   t.ok(log.calls.some((c) => c.msg === 'Cluster node is back in use'))
+  t.ok(log.calls.some((c) => c.level === 'error' && /'up' event threw/.test(c.msg ?? '')), 'the throwing listener is logged')
 })
 
 t.test('a node turned read-only: connections to it are invalidated pool-wide, writes go on on the next', async (t) => {

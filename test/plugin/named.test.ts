@@ -139,3 +139,37 @@ t.test('current() after the request ended throws SessionClosedError; requestCont
   void url
   void SessionClosedError
 })
+
+t.test('hijack refused by one registration\'s uncommitted work leaves the other registration\'s unit of work as it was', async (t) => {
+  // Each registration wraps reply.hijack; whichever refuses, the other must not have left its
+  // unit of work already: a handler that catches the refusal and writes on, then fails, must see
+  // every write of the request rolled back.
+  const db = await admin(t)
+  await createTable(t, db, TABLE)
+  const url = await databaseUrl()
+  const { app } = await buildApp(t, {
+    async setup (app) {
+      await app.register(dbSession, { name: 'reports', connection: url, poolSize: 2, maxOverflow: 0 })
+      app.post('/:first', { config: { db: { transaction: true }, dbs: { reports: { transaction: true } } } }, async (request, reply) => {
+        const first = (request.params as { first: string }).first === 'main' ? request.db : request.dbs.reports
+        const other = first === request.db ? request.dbs.reports : request.db
+        await first.query(`INSERT INTO ${TABLE} (name) VALUES (?)`, ['first'])
+        let refused = false
+        try {
+          reply.hijack()
+        } catch {
+          refused = true
+        }
+        await other.query(`INSERT INTO ${TABLE} (name) VALUES (?)`, [`other, hijack refused: ${String(refused)}`])
+        throw new Error('the request fails after all')
+      })
+    }
+  })
+  for (const first of ['main', 'reports']) {
+    const res = await app.inject({ method: 'POST', url: `/${first}`, payload: {} })
+    t.equal(res.statusCode, 500, `${first} first: the request failed`)
+    t.same(await tableNames(db, TABLE), [], `${first} first: both writes rolled back, on both databases`)
+  }
+  await assertSettled(t, app, db)
+  t.equal(app.dbs.reports.stats().checkedOut, 0)
+})

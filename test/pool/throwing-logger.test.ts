@@ -84,4 +84,12 @@ t.test('guarding a guarded logger changes nothing; whatever is thrown is reporte
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(warnings.length, 1, 'reported once')
   t.match(warnings[0].message, /logger threw \(a value that cannot be printed\)/)
+
+  const odd = new Error('x')
+  Object.defineProperty(odd, 'message', { value: Symbol('not a string') }) // String() of a Symbol works; a template literal throws
+  const symbolMessage = guardLogger({ debug: () => { throw odd }, info: () => { throw odd }, warn: () => { throw odd }, error: () => { throw odd } })
+  t.doesNotThrow(() => { symbolMessage.warn({}, 'c') }, 'an Error whose message is not a string is swallowed too')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(warnings.length, 2, 'and reported')
+  t.match(warnings[1].message, /logger threw \(Symbol\(not a string\)\)/)
 })
