@@ -22,7 +22,7 @@ t.before(async () => {
   await c.query('CREATE TABLE test.orders (id INT AUTO_INCREMENT PRIMARY KEY, worker INT, node INT)')
   await c.end()
 })
-t.teardown(() => galera.remove())
+t.teardown(() => galera?.remove()) // undefined when the cluster failed to start
 
 interface Outcome { worker: number, started: number, ended: number, ok: boolean, err?: unknown }
 

@@ -3,7 +3,7 @@
  * free port on 127.0.0.1, socket and pid file. Always `await server.remove()` in t.teardown.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,16 +61,35 @@ function trackChild (child: ChildProcess): void {
   }
 }
 
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port free now, for a server started next. Not one the kernel picked (port 0): those come from
+ * the ephemeral range, which every outgoing connection also draws its local port from, so between
+ * this check and the server's bind a client socket of a parallel test (or a Galera joiner's state
+ * transfer) could take it: "Address already in use". Below that range only servers bind.
+ */
+export async function freePort (): Promise<number> {
+  const [low, high] = belowEphemeralRange()
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low))
+    if (await canBind(port)) return port
+  }
+  throw new Error(`No free port found in ${low}-${high}`)
+}
+
+function belowEphemeralRange (): [number, number] {
+  let ephemeralLow = 32768
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow
+  } catch {}
+  return ephemeralLow > 12000 ? [10000, ephemeralLow] : [ephemeralLow, 65535]
+}
+
+function canBind (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer()
     srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
+    srv.once('error', () => { resolve(false) })
+    srv.listen(port, '127.0.0.1', () => { srv.close(() => { resolve(true) }) })
   })
 }
 
