@@ -1,10 +1,10 @@
 import t from 'tap'
-import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { buildApp } from '../../example-app/app'
 import { exampleApp, withDatabase } from './fixtures/setup'
 import { databaseUrl } from '../helpers/db'
+import { freePort } from '../helpers/private-server'
 
 t.test('GET /health reports the pool stats and status line', async (t) => {
   const { app } = await exampleApp(t, 'example_test_health')
@@ -20,17 +20,8 @@ t.test('GET /health reports the pool stats and status line', async (t) => {
   t.equal(app.db.stats().checkedOut, 0)
 })
 
-function unusedPort (): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 1))
-    })
-  })
-}
-
 t.test('GET /health answers 503 when the database is unreachable', async (t) => {
-  const port = await unusedPort()
+  const port = await freePort()
   const app = buildApp({ db: { connection: `mysql://root@127.0.0.1:${port}/nothing` }, createSchema: false })
   t.teardown(() => app.close())
   const res = await app.inject({ method: 'GET', url: '/health' })

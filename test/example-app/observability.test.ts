@@ -1,17 +1,8 @@
 import t from 'tap'
 import { buildApp } from '../../example-app/app'
 import { exampleApp } from './fixtures/setup'
-import { createServer } from 'node:net'
 import { databaseUrl } from '../helpers/db'
-
-function unusedPort (): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 1))
-    })
-  })
-}
+import { freePort } from '../helpers/private-server'
 
 t.test('GET /health/ready answers 200 with the readiness report', async (t) => {
   const { app } = await exampleApp(t, 'example_test_observability')
@@ -32,7 +23,7 @@ t.test('GET /health/ready answers 200 with the readiness report', async (t) => {
 })
 
 t.test('GET /health/ready answers 503 when the database is unreachable', async (t) => {
-  const port = await unusedPort()
+  const port = await freePort()
   const app = buildApp({ db: { connection: `mysql://root@127.0.0.1:${port}/nothing` }, createSchema: false })
   t.teardown(() => app.close())
   const res = await app.inject({ method: 'GET', url: '/health/ready' })
